@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# make check: build everything, run the userspace unit tests and the VM
+# scenarios, and end with one line "N passed, N failed" (totals).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+start=$SECONDS
+passed=0 failed=0
+
+count() { # count LOGFILE PREFIX: add "PREFIX: N passed, N failed" totals
+	local line p f
+	line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed" "$1" | tail -1)
+	if [[ -z $line ]]; then
+		echo "check: $2 produced no result line" >&2
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<< "$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<< "$line")
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+mkdir -p build
+if ! make all > build/check-build.log 2>&1; then
+	cat build/check-build.log
+	echo "check: build failed"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+echo "check: build clean (module W=1, dmcowctl -Werror)"
+
+make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|  )' 
+count build/check-unit.log unit
+
+# Harness self-test: a kernel report must fail a scenario whose script passed.
+tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
+if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then
+	echo "PASS vm-harness-detects-kernel-reports"
+	passed=$((passed + 1))
+else
+	echo "FAIL vm-harness-detects-kernel-reports (see build/check-selftest.log)"
+	failed=$((failed + 1))
+fi
+
+tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
+count build/check-vm.log vm
+
+echo "check: finished in $(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s"
+echo "$passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Helpers for VM scenarios (sourced by every scenario in the guest).
+
+COW_MOD=/lib/modules/dm-cowtree.ko
+
+log() { echo "cowtest: $*"; }
+
+die() {
+	echo "cowtest: FAIL: $*"
+	exit 1
+}
+
+# expect_fail CMD...: CMD must fail (non-zero exit).
+expect_fail() {
+	if "$@"; then
+		die "expected failure: $*"
+	fi
+	return 0
+}
+
+load_cowtree() {
+	insmod $COW_MOD || die "insmod dm-cowtree failed"
+}
+
+# brd_load NR SIZE_MIB: NR ram disks /dev/ram0.. of SIZE_MIB each.
+brd_load() {
+	insmod /lib/modules/brd.ko rd_nr=$1 rd_size=$(($2 * 1024)) || die "insmod brd"
+}
+
+# dm_dev_size NAME: size in sectors of /dev/mapper/NAME.
+dm_dev_size() {
+	blockdev --getsz /dev/mapper/$1
+}
+
+# Crash the guest now, like a power cut: no sync, no unmount.
+power_cut() {
+	echo "COWTEST-POWER-CUT"
+	echo b > /proc/sysrq-trigger
+}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Build the guest initramfs: busybox, the tools the scenarios use (with
+# their shared libraries), the Debian dm modules and their dependencies, our
+# module and dmcowctl.  Output: $BUILD/base.cpio.gz.
+#
+#   mkinitramfs.sh KVER BUILD_DIR TOP_DIR
+set -euo pipefail
+
+kver=$1 build=$2 top=$3
+root=$build/root
+moddir=/lib/modules/$kver
+
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,root,lib64,usr/bin,usr/sbin,var/tmp}
+
+# busybox and its applets; never link busybox onto itself (init -> ELOOP).
+cp /bin/busybox "$root/bin/busybox"
+for applet in $("$root/bin/busybox" --list); do
+	[[ $applet == busybox ]] && continue
+	ln -sf /bin/busybox "$root/bin/$applet"
+done
+
+# Real binaries replace busybox applets of the same name.
+copy_binary() {
+	local path=$1 dest lib
+	path=$(command -v "$path") || { echo "mkinitramfs: missing $1" >&2; exit 1; }
+	dest=$root/usr/sbin/$(basename "$path")
+	rm -f "$root/bin/$(basename "$path")"
+	cp -L "$path" "$dest"
+	for lib in $(ldd "$path" 2>/dev/null | grep -o '/[^ ]*' | sort -u); do
+		mkdir -p "$root$(dirname "$lib")"
+		[[ -e $root$lib ]] || cp -L "$lib" "$root$lib"
+	done
+}
+for b in dmsetup fio mke2fs e2fsck tune2fs debugfs mkfs.xfs xfs_repair xfs_io \
+	 blkdiscard thin_check thin_dump thin_delta losetup blockdev; do
+	copy_binary "$b"
+done
+ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"
+ln -sf e2fsck "$root/usr/sbin/fsck.ext4"
+cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+copy_binary "$top/tools/dmcowctl/build/dmcowctl"
+[[ -e $top/tests/vm/build/guest-bin ]] && cp "$top"/tests/vm/build/guest-bin/* "$root/usr/sbin/" 2>/dev/null || true
+
+# Kernel modules: the closure of what we need, in load order (deps first),
+# decompressed because busybox insmod may not read .ko.xz.
+roots=(crc32c_generic libcrc32c virtio_pci virtio_blk brd loop ext4 xfs
+       dm-mod dm-bufio dm-thin-pool dm-snapshot dm-log-writes dm-flakey dm-delay)
+declare -A path_of done
+while read -r line; do
+	m=${line%%:*}
+	n=$(basename "$m"); n=${n%%.ko*}; n=${n//_/-}
+	path_of[$n]=$m
+done < "$moddir/modules.dep"
+
+order=()
+visit() {
+	local name=${1//_/-} dep deps
+	[[ -n ${done[$name]:-} ]] && return
+	done[$name]=1
+	local rel=${path_of[$name]:-}
+	if [[ -z $rel ]]; then
+		grep -qE "/${name//-/[-_]}\.ko" "$moddir/modules.builtin" && return
+		echo "mkinitramfs: module $1 not found in $kver" >&2
+		exit 1
+	fi
+	deps=$(grep -E "^$rel:" "$moddir/modules.dep" | cut -d: -f2)
+	for dep in $deps; do
+		dep=$(basename "$dep"); visit "${dep%%.ko*}"
+	done
+	order+=("$rel")
+}
+for m in "${roots[@]}"; do visit "$m"; done
+
+mkdir -p "$root/lib/modules"
+: > "$root/etc/modules.order"
+for rel in "${order[@]}"; do
+	name=$(basename "$rel"); name=${name%%.ko*}
+	case $rel in
+	*.ko.xz) xz -dc "$moddir/$rel" > "$root/lib/modules/$name.ko" ;;
+	*.ko.zst) zstd -qdc "$moddir/$rel" > "$root/lib/modules/$name.ko" ;;
+	*) cp "$moddir/$rel" "$root/lib/modules/$name.ko" ;;
+	esac
+	# brd is loaded by the scenarios with the sizes they need.
+	[[ $name == brd ]] || echo "$name" >> "$root/etc/modules.order"
+done
+cp "$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$root/lib/modules/dm-cowtree.ko"
+
+cp "$top/tests/vm/init" "$root/init"
+cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
+chmod +x "$root/init"
+echo "$kver" > "$root/etc/kver"
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$build/base.cpio.gz"

@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Run VM scenarios: each tests/vm/scenarios/NAME.sh boots the Debian kernel
+# under QEMU with our initramfs and runs inside the guest.
+#
+#   run.sh [NAME...]       run scenarios (default: all); "vm: N passed, N failed"
+#   run.sh --shell [NAME]  boot to an interactive shell (scenario disks attached)
+#   run.sh --demo          run tests/vm/demo.sh with its output shown live
+#
+# Scenario header lines (all optional):
+#   # timeout: SECONDS     per boot (default 300)
+#   # mem: MIB             guest memory (default 1024)
+#   # disks: SIZE...       virtio disks /dev/vda.. on sparse files, e.g. 256M 1G
+#   # boots: N             boot N times on the same disks; $COW_BOOT = 1..N
+#
+# A boot passes when the script exits 0, or when it ends in power_cut and
+# it is not the last boot.  Any kernel oops, BUG, WARNING, KASAN, UBSAN or
+# lockdep report in the console log fails the scenario.
+#
+# Environment: VM_ACCEL=tcg|kvm (default tcg: KVM hangs on some hosts),
+#              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vm=$top/tests/vm
+build=$vm/build
+kver=${KVER:-$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -1)}
+kernel=/boot/vmlinuz-$kver
+accel=${VM_ACCEL:-tcg}
+smp=${VM_SMP:-2}
+mode=run
+
+scenario_dir=$vm/scenarios
+case ${1:-} in
+--shell) mode=shell; shift ;;
+--demo) mode=demo; shift ;;
+--selftest) scenario_dir=$vm/selftest; shift ;;
+esac
+
+[[ -r $kernel ]] || { echo "run.sh: no kernel $kernel (run 'make deps')" >&2; exit 1; }
+mkdir -p "$build/logs" "$build/disks"
+
+# Rebuild the base initramfs when any input is newer than it.
+base=$build/base.cpio.gz
+inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh"
+	"$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$top/tools/dmcowctl/build/dmcowctl")
+for f in "${inputs[@]}"; do
+	[[ -e $f ]] || { echo "run.sh: missing $f (run 'make')" >&2; exit 1; }
+	if [[ ! -e $base || $f -nt $base ]]; then
+		"$vm/mkinitramfs.sh" "$kver" "$build" "$top" || exit 1
+		break
+	fi
+done
+
+header() { # header FILE KEY DEFAULT
+	local v
+	v=$(sed -n "s/^# $2: *//p" "$1" | head -1)
+	echo "${v:-$3}"
+}
+
+# scenario_initrd SCRIPT OUT: base initramfs + a second archive holding
+# /scenario.sh (the kernel unpacks concatenated archives in order).
+scenario_initrd() {
+	local tmp
+	tmp=$(mktemp -d)
+	{ echo '. /etc/cowtest-lib.sh'; cat "$1"; } > "$tmp/scenario.sh"
+	(cd "$tmp" && echo scenario.sh | cpio -o -H newc --quiet) | gzip -1 > "$tmp/s.cpio.gz"
+	cat "$base" "$tmp/s.cpio.gz" > "$2"
+	rm -rf "$tmp"
+}
+
+kernel_problems() { # kernel_problems LOG: print the first report found
+	grep -m1 -E 'BUG:|Oops|WARNING:|KASAN|UBSAN|kmemleak|Kernel panic|general protection|possible (recursive|circular) locking|inconsistent lock state|INFO: task .* blocked|Call Trace:' "$1"
+}
+
+# boot_vm NAME INITRD BOOT MEM DISKS... ; console to $log (or the terminal).
+boot_vm() {
+	local name=$1 initrd=$2 boot=$3 mem=$4 tmo=$5
+	shift 5
+	local args=(-machine q35 -accel "$accel" -cpu max -smp "$smp" -m "$mem"
+		-kernel "$kernel" -initrd "$initrd" -no-reboot -nic none
+		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $extra_append")
+	local i=0 d
+	for d in "$@"; do
+		args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
+		i=$((i + 1))
+	done
+	if [[ $mode == shell ]]; then
+		qemu-system-x86_64 "${args[@]}" -nographic -serial mon:stdio
+	elif [[ $mode == demo ]]; then
+		timeout -s KILL "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
+			-serial stdio -monitor none < /dev/null | tee -a "$log" |
+			grep --line-buffered -vE '^\[ *[0-9]+\.[0-9]+\]'
+	else
+		timeout -s KILL "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
+			-serial "file:$log.boot" -monitor none < /dev/null
+		cat "$log.boot" >> "$log"
+		rm -f "$log.boot"
+	fi
+}
+
+run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
+	local script=$1 name tmo mem boots disks initrd start b d verdict problem
+	name=$(basename "$script" .sh)
+	tmo=$(header "$script" timeout 300)
+	mem=$(header "$script" mem 1024)
+	boots=$(header "$script" boots 1)
+	log=$build/logs/$name.log
+	initrd=$build/$name.initrd
+	: > "$log"
+	scenario_initrd "$script" "$initrd"
+
+	local disk_files=() i=0
+	for d in $(header "$script" disks ""); do
+		local f=$build/disks/$name-$i.img
+		rm -f "$f"
+		truncate -s "$d" "$f"
+		disk_files+=("$f")
+		i=$((i + 1))
+	done
+
+	start=$SECONDS
+	verdict=pass
+	for ((b = 1; b <= boots; b++)); do
+		echo "=== boot $b of $boots" >> "$log"
+		local before
+		before=$(wc -l < "$log")
+		boot_vm "$name" "$initrd" "$b" "$mem" "$tmo" "${disk_files[@]}"
+		local this
+		this=$(tail -n +"$((before + 1))" "$log")
+		if grep -q '^COWTEST-RESULT: rc=0' <<< "$this"; then
+			continue
+		elif grep -q '^COWTEST-POWER-CUT' <<< "$this" && ((b < boots)); then
+			continue
+		elif grep -q '^COWTEST-RESULT: rc=' <<< "$this"; then
+			verdict="script failed in boot $b"
+		else
+			verdict="no result in boot $b (timeout ${tmo}s or crash)"
+		fi
+		break
+	done
+	problem=$(kernel_problems "$log")
+	if [[ -n $problem && $verdict == pass ]]; then
+		verdict="kernel report: $problem"
+	fi
+	rm -f "$initrd" "${disk_files[@]}"
+	if [[ $verdict == pass ]]; then
+		echo "PASS $name ($((SECONDS - start))s)"
+		return 0
+	fi
+	echo "FAIL $name: $verdict ($((SECONDS - start))s) log: ${log#"$top"/}"
+	grep -E '^cowtest: FAIL|device-mapper' "$log" | tail -5 | sed 's/^/    /'
+	return 1
+}
+
+extra_append=""
+case $mode in
+shell)
+	extra_append="cowtest.shell=1"
+	script=$vm/scenarios/${1:-module-load}.sh
+	[[ -e $script ]] || script=$vm/scenarios/module-load.sh
+	initrd=$build/shell.initrd
+	scenario_initrd "$script" "$initrd"
+	disk_files=()
+	i=0
+	for d in $(header "$script" disks ""); do
+		truncate -s "$d" "$build/disks/shell-$i.img"
+		disk_files+=("$build/disks/shell-$i.img")
+		i=$((i + 1))
+	done
+	boot_vm shell "$initrd" 1 "$(header "$script" mem 1024)" 0 "${disk_files[@]}"
+	exit 0
+	;;
+demo)
+	log=$build/logs/demo.log
+	: > "$log"
+	initrd=$build/demo.initrd
+	scenario_initrd "$vm/demo.sh" "$initrd"
+	truncate -s 0 "$build/disks/demo-0.img"
+	truncate -s 1G "$build/disks/demo-0.img"
+	truncate -s 0 "$build/disks/demo-1.img"
+	truncate -s 4G "$build/disks/demo-1.img"
+	boot_vm demo "$initrd" 1 1536 600 "$build/disks/demo-0.img" "$build/disks/demo-1.img"
+	rm -f "$build"/disks/demo-*.img "$initrd"
+	if grep -q '^COWTEST-RESULT: rc=0' "$log" && [[ -z $(kernel_problems "$log") ]]; then
+		echo "demo: done (full console log: ${log#"$top"/})"
+		exit 0
+	fi
+	echo "demo: FAILED (log: ${log#"$top"/})"
+	exit 1
+	;;
+esac
+
+if (($# == 0)); then
+	set -- $(cd "$scenario_dir" && ls *.sh | sed 's/\.sh$//')
+fi
+passed=0 failed=0
+for name in "$@"; do
+	script=$scenario_dir/$name.sh
+	if [[ ! -e $script ]]; then
+		echo "FAIL $name: no such scenario ($script)"
+		failed=$((failed + 1))
+		continue
+	fi
+	if run_scenario "$script"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+done
+echo "vm: $passed passed, $failed failed"
+((failed == 0))
