@@ -8,6 +8,7 @@
 #   make demo       boot a VM and show dm-cowtree at work
 #   make vm-test T=name [VM_SHELL=1]   one VM scenario (or a shell)
 #   make unit       userspace unit tests only
+#   make bench [QUICK=1] [BENCH_REPEATS=N]  fio against dm-linear/thin/snapshot
 #   make checkpatch / make sparse      static checks of our sources
 
 # The kernel the test VM boots: the newest installed Debian amd64 kernel.
@@ -19,7 +20,7 @@ LINUX_SRC ?= /usr/src/linux-source-6.1
 CHECKPATCH := $(LINUX_SRC)/scripts/checkpatch.pl
 MAKEFLAGS += --no-print-directory
 
-all: module tools
+all: module tools guest-tools
 
 # Run the installer only when something is missing (it is cheap to ask).
 deps-if-needed:
@@ -39,17 +40,33 @@ module: deps-if-needed
 tools: deps-if-needed
 	$(MAKE) -C tools/dmcowctl
 
+# Static helpers copied into the test VM (tests/vm/tools).
+guest-tools: deps-if-needed
+	$(MAKE) -C tests/vm/tools
+	$(MAKE) -C tests/bench
+
 unit: deps-if-needed
 	$(MAKE) -C tests/unit run
 
-vm-test: module tools
+vm-test: module tools guest-tools
 	tests/vm/run.sh $(if $(VM_SHELL),--shell) $(T)
 
 check: deps-if-needed
 	@tests/check.sh
 
-demo: module tools
+demo: module tools guest-tools
 	tests/vm/run.sh --demo
+
+# Benchmarks against dm-linear, dm-thin and dm-snapshot in one guest boot.
+# QUICK=1: tiny sizes (a smoke test, no meaningful numbers).
+bench: module tools guest-tools
+	QUICK=$(QUICK) tests/bench/run.sh
+
+# The patch that adds dm-cowtree to a kernel tree (CONFIG_DM_COWTREE=m).
+kernel-patch: deps-if-needed
+	@mkdir -p build
+	scripts/kernel-patch.sh $(LINUX_SRC) > build/dm-cowtree.patch
+	@echo "kernel-patch: build/dm-cowtree.patch"
 
 checkpatch: deps-if-needed
 	@$(CHECKPATCH) --no-tree --quiet --show-types \
@@ -73,5 +90,5 @@ clean:
 	$(MAKE) -C tests/unit clean
 	rm -rf tests/vm/build
 
-.PHONY: all deps deps-if-needed module tools unit vm-test check demo \
+.PHONY: all deps deps-if-needed module tools guest-tools bench kernel-patch unit vm-test check demo \
 	checkpatch sparse install clean

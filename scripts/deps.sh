@@ -16,7 +16,7 @@ PACKAGES=(
 	e2fsprogs libext2fs-dev xfsprogs
 	libisal-dev
 	sparse clang libclang-rt-14-dev valgrind
-	gnuplot-nox bc
+	gnuplot-nox bc python3 libc6-dev
 )
 
 missing=()

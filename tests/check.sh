@@ -34,6 +34,10 @@ echo "check: build clean (module W=1, dmcowctl -Werror)"
 make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|  )' 
 count build/check-unit.log unit
 
+make -C tests/vm/tools selftest > build/check-cowpattern.log 2>&1
+grep -E '^(FAIL|unit:)' build/check-cowpattern.log | sed 's/^unit:/cowpattern selftest:/'
+count build/check-cowpattern.log unit
+
 # Harness self-test: a kernel report must fail a scenario whose script passed.
 tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
 if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then

@@ -89,6 +89,7 @@ cp "$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$root/lib/modules/dm-cowtree.ko"
 
 cp "$top/tests/vm/init" "$root/init"
 cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
+[[ -e $top/tests/vm/cowtree-lib.sh ]] && cp "$top/tests/vm/cowtree-lib.sh" "$root/etc/cowtree-lib.sh"
 chmod +x "$root/init"
 echo "$kver" > "$root/etc/kver"
 

@@ -18,7 +18,9 @@
 # lockdep report in the console log fails the scenario.
 #
 # Environment: VM_ACCEL=tcg|kvm (default tcg: KVM hangs on some hosts),
-#              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2).
+#              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2),
+#              VM_ENV="NAME..." exports those host variables to the scenario.
+# --dir DIR runs scenarios from DIR instead of tests/vm/scenarios.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -35,6 +37,7 @@ case ${1:-} in
 --shell) mode=shell; shift ;;
 --demo) mode=demo; shift ;;
 --selftest) scenario_dir=$vm/selftest; shift ;;
+--dir) scenario_dir=$(cd "$2" && pwd); shift 2 ;;
 esac
 
 [[ -r $kernel ]] || { echo "run.sh: no kernel $kernel (run 'make deps')" >&2; exit 1; }
@@ -42,15 +45,20 @@ mkdir -p "$build/logs" "$build/disks"
 
 # Rebuild the base initramfs when any input is newer than it.
 base=$build/base.cpio.gz
-inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh"
+inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$build"/guest-bin/* 2>/dev/null)
 	"$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$top/tools/dmcowctl/build/dmcowctl")
 for f in "${inputs[@]}"; do
 	[[ -e $f ]] || { echo "run.sh: missing $f (run 'make')" >&2; exit 1; }
-	if [[ ! -e $base || $f -nt $base ]]; then
-		"$vm/mkinitramfs.sh" "$kver" "$build" "$top" || exit 1
-		break
-	fi
 done
+(
+	flock 9
+	for f in "${inputs[@]}"; do
+		if [[ ! -e $base || $f -nt $base ]]; then
+			"$vm/mkinitramfs.sh" "$kver" "$build" "$top" || exit 1
+			break
+		fi
+	done
+) 9> /tmp/dm-cowtree-vm.lock || exit 1
 
 header() { # header FILE KEY DEFAULT
 	local v
@@ -63,7 +71,15 @@ header() { # header FILE KEY DEFAULT
 scenario_initrd() {
 	local tmp
 	tmp=$(mktemp -d)
-	{ echo '. /etc/cowtest-lib.sh'; cat "$1"; } > "$tmp/scenario.sh"
+	{
+		echo '. /etc/cowtest-lib.sh'
+		echo '[ -e /etc/cowtree-lib.sh ] && . /etc/cowtree-lib.sh'
+		local v
+		for v in ${VM_ENV:-}; do
+			printf 'export %s=%q\n' "$v" "${!v:-}"
+		done
+		cat "$1"
+	} > "$tmp/scenario.sh"
 	(cd "$tmp" && echo scenario.sh | cpio -o -H newc --quiet) | gzip -1 > "$tmp/s.cpio.gz"
 	cat "$base" "$tmp/s.cpio.gz" > "$2"
 	rm -rf "$tmp"
@@ -125,7 +141,11 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 		echo "=== boot $b of $boots" >> "$log"
 		local before
 		before=$(wc -l < "$log")
-		boot_vm "$name" "$initrd" "$b" "$mem" "$tmo" "${disk_files[@]}"
+		# One VM at a time on this machine, whoever runs the harness.
+		(
+			flock 9
+			boot_vm "$name" "$initrd" "$b" "$mem" "$tmo" "${disk_files[@]}"
+		) 9> /tmp/dm-cowtree-vm.lock
 		local this
 		this=$(tail -n +"$((before + 1))" "$log")
 		if grep -q '^COWTEST-RESULT: rc=0' <<< "$this"; then

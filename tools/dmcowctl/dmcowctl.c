@@ -5,6 +5,7 @@
  * One table of commands; each command lives in its own cmd-*.c file.
  */
 #include "dmcowctl.h"
+#include "dm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,26 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct dmcowctl_command commands[] = {
+	{ "pool", "create|activate|deactivate|extend|status POOL ...",
+	  "Manage pools ('dmcowctl pool' lists the subcommands).", cmd_pool },
+	{ "create", "POOL/NAME SIZE", "Create and activate a new volume.", cmd_create },
+	{ "snapshot", "POOL/NAME[,POOL/NAME...] SNAPNAME",
+	  "Snapshot one or several volumes atomically.", cmd_snapshot },
+	{ "activate", "POOL/NAME", "Activate a volume as /dev/mapper/POOL-NAME.", cmd_activate },
+	{ "deactivate", "POOL/NAME", "Remove a volume's device.", cmd_deactivate },
+	{ "delete", "POOL/NAME [--force]", "Delete a volume or snapshot.", cmd_delete },
+	{ "rollback", "POOL/NAME SNAPNAME", "Give a volume the contents of one of its snapshots.",
+	  cmd_rollback },
+	{ "rename", "POOL/NAME NEWNAME", "Rename a volume (and its device).", cmd_rename },
+	{ "resize", "POOL/NAME SIZE [--force]", "Change a volume's size (growing only unless --force).",
+	  cmd_resize },
+	{ "list", "[POOL] [--json] [-o COLUMNS]", "Show volumes and snapshots as a tree.", cmd_list },
+	{ "monitor", "POOL [--threshold PCT] [--extend-by SIZE] [--once]",
+	  "Follow pool events; grow an LVM data device when the pool fills.", cmd_monitor },
+	/*
+	 * Offline tools working on the metadata device with the shared core
+	 * (check, dump, restore, repair, delta) go here once it is finished.
+	 */
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
 };
@@ -47,8 +68,9 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: dmcowctl COMMAND [ARGS...]\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %-24s %s\n", commands[i].name,
-			commands[i].args, commands[i].help);
+		fprintf(f, "  %-10s %s\n  %-10s   %s\n", commands[i].name,
+			commands[i].args, "", commands[i].help);
+	fprintf(f, "\nexit status: 0 success, 1 operation failed, 2 usage error\n");
 }
 
 static int cmd_version(int argc, char **argv)
@@ -80,14 +102,26 @@ int main(int argc, char **argv)
 {
 	const struct dmcowctl_command *c;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	if (argc < 2) {
+		dmcowctl_err("no command given; 'dmcowctl help' lists them");
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
 	}
 	c = find_command(argv[1]);
 	if (!c) {
 		dmcowctl_err("unknown command '%s'; 'dmcowctl help' lists them", argv[1]);
 		return 2;
 	}
+	/* "pool" handles -h itself, after its subcommand. */
+	if (c->run != cmd_pool && argc > 2 &&
+	    (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+		printf("usage: dmcowctl %s %s\n%s\n", c->name, c->args, c->help);
+		return 0;
+	}
+	dmc_setup();
 	return c->run(argc - 1, argv + 1);
 }

@@ -49,16 +49,16 @@ struct cow_block_validator {
 struct cow_bm_ops {
 	void (*destroy)(struct cow_block_manager *bm);
 	cow_block_t (*nr_blocks)(struct cow_block_manager *bm);
-	int (*read_lock)(struct cow_block_manager *bm, cow_block_t b,
+	int (*lock_read)(struct cow_block_manager *bm, cow_block_t b,
 			 const struct cow_block_validator *v,
 			 struct cow_block **result);
-	int (*write_lock)(struct cow_block_manager *bm, cow_block_t b,
+	int (*lock_write)(struct cow_block_manager *bm, cow_block_t b,
 			  const struct cow_block_validator *v,
 			  struct cow_block **result);
-	int (*write_lock_zero)(struct cow_block_manager *bm, cow_block_t b,
+	int (*lock_write_zero)(struct cow_block_manager *bm, cow_block_t b,
 			       const struct cow_block_validator *v,
 			       struct cow_block **result);
-	int (*read_try_lock)(struct cow_block_manager *bm, cow_block_t b,
+	int (*try_lock_read)(struct cow_block_manager *bm, cow_block_t b,
 			     const struct cow_block_validator *v,
 			     struct cow_block **result);
 	void (*unlock)(struct cow_block_manager *bm, struct cow_block *b);
@@ -105,7 +105,8 @@ static inline cow_block_t cow_bm_nr_blocks(struct cow_block_manager *bm)
 
 /*
  * Read-lock block @b, reading it and running @v->check if it is not cached
- * (or was cached under another validator).  On success *result holds the
+ * (or was cached under another validator).  @v may be NULL for a raw read
+ * that checks nothing (probing a device).  On success *result holds the
  * block until cow_bm_unlock().  -ENODATA-style errors come from the device,
  * -EILSEQ from the validator, -EINVAL for an out-of-range block.
  */
@@ -113,7 +114,7 @@ static inline int cow_bm_read_lock(struct cow_block_manager *bm, cow_block_t b,
 				   const struct cow_block_validator *v,
 				   struct cow_block **result)
 {
-	return bm->ops->read_lock(bm, b, v, result);
+	return bm->ops->lock_read(bm, b, v, result);
 }
 
 /*
@@ -125,7 +126,7 @@ static inline int cow_bm_write_lock(struct cow_block_manager *bm, cow_block_t b,
 				    const struct cow_block_validator *v,
 				    struct cow_block **result)
 {
-	return bm->ops->write_lock(bm, b, v, result);
+	return bm->ops->lock_write(bm, b, v, result);
 }
 
 /* As cow_bm_write_lock(), but the old contents are not read: data is zeroed. */
@@ -134,7 +135,7 @@ static inline int cow_bm_write_lock_zero(struct cow_block_manager *bm,
 					 const struct cow_block_validator *v,
 					 struct cow_block **result)
 {
-	return bm->ops->write_lock_zero(bm, b, v, result);
+	return bm->ops->lock_write_zero(bm, b, v, result);
 }
 
 /*
@@ -146,7 +147,7 @@ static inline int cow_bm_read_try_lock(struct cow_block_manager *bm,
 				       const struct cow_block_validator *v,
 				       struct cow_block **result)
 {
-	return bm->ops->read_try_lock(bm, b, v, result);
+	return bm->ops->try_lock_read(bm, b, v, result);
 }
 
 static inline void cow_bm_unlock(struct cow_block_manager *bm,

@@ -167,6 +167,12 @@ int cow_pmd_reclaim_step(struct cow_pool_metadata *pmd, unsigned int max_chunks,
  */
 int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id);
 
+/*
+ * (Extension) Tell the core whether the target has quiesced I/O to an open
+ * volume; cow_pmd_rollback() of an open volume needs it set.
+ */
+void cow_volume_set_quiesced(struct cow_volume *vol, bool quiesced);
+
 int cow_pmd_set_name(struct cow_pool_metadata *pmd, u64 id, const char *name);
 int cow_pmd_set_size(struct cow_pool_metadata *pmd, u64 id, u64 size_sectors);
 

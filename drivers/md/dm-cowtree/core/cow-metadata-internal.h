@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-cowtree metadata engine: state shared by cow-metadata.c (pool),
+ * cow-volume.c (volumes and mappings) and cow-reclaim.c (dead trees).
+ */
+#ifndef COW_METADATA_INTERNAL_H
+#define COW_METADATA_INTERNAL_H
+
+#include "cow-metadata.h"
+#include "cow-format.h"
+#include "cow-space-map.h"
+#include "cow-transaction-manager.h"
+#include "cow-btree.h"
+
+struct cow_volume {
+	struct cow_pool_metadata *pmd;
+	struct cow_volume *next;	/* pmd->open_volumes */
+	unsigned int open_count;
+	bool quiesced;
+	bool gone;		/* vanished by an abort: every call fails */
+	bool dirty;		/* record differs from the volumes btree */
+	u64 synced_gen;		/* records_gen when its leaf was made ours */
+	u64 id;
+	struct cow_disk_volume rec;	/* rec.mapping is stale: see mapping */
+	struct cow_root mapping;
+	u32 snap_time;
+	u64 alloc_hint;
+};
+
+struct cow_pool_metadata {
+	struct rw_semaphore lock;
+	struct cow_block_manager *bm;
+	struct cow_space_map *msm;
+	struct cow_space_map *dsm;
+	struct cow_tm tm;
+
+	struct cow_btree_info vol_info;	/* values: struct cow_disk_volume */
+	struct cow_btree_info map_info;	/* values: __le64 mapping */
+	struct cow_btree_info dead_info;	/* values: struct cow_disk_dead */
+
+	/* The last committed superblock, as written. */
+	struct cow_disk_superblock sb;
+
+	/* Current transaction's view of the superblock fields. */
+	u32 flags;
+	u64 user_txn_id;
+	u32 time;
+	u32 held_time;
+	u64 held_root, held_txn;
+	struct cow_root volumes_root;
+	struct cow_root dead_root;
+	u64 dead_next_seq;
+	u64 reclaiming;
+
+	bool read_only;
+	bool fail;		/* a change failed half-way: only abort helps */
+	bool changed;
+	bool time_used;		/* a mapping may carry the current time */
+	u64 records_gen;
+	struct cow_volume *open_volumes;
+};
+
+/*----------------------------------------------------------------*/
+/* cow-metadata.c */
+
+/* Common entry checks of every function that changes the pool. */
+int cow_pmd_check_writable(struct cow_pool_metadata *pmd);
+
+/*
+ * Metadata blocks one mapping change may need at most (a path of every
+ * tree involved, each node possibly split).  Operations that add mappings
+ * or volumes refuse to start with less, so running out of metadata space
+ * is a clean -ENOSPC rather than a half-done change.
+ */
+#define COW_OP_METADATA_RESERVE 64u
+/* As cow_pmd_check_writable(), plus room for one more mapping change. */
+int cow_pmd_check_space(struct cow_pool_metadata *pmd);
+/* Record the outcome of a change: an error makes the pool need an abort. */
+int cow_pmd_note_change(struct cow_pool_metadata *pmd, int r);
+/* Start a new sharing epoch if any mapping carries the current time. */
+int cow_pmd_bump_time(struct cow_pool_metadata *pmd);
+
+/*----------------------------------------------------------------*/
+/* cow-volume.c */
+
+void cow_vol_init_infos(struct cow_pool_metadata *pmd);
+/* Write every changed open volume's record into the volumes btree. */
+int cow_vol_flush_open(struct cow_pool_metadata *pmd);
+/* After an abort: reload open volumes' records (or mark them gone). */
+void cow_vol_reload_open(struct cow_pool_metadata *pmd);
+struct cow_volume *cow_vol_find_open(struct cow_pool_metadata *pmd, u64 id);
+/* Before @vol's mapping tree changes: see cow-volume.c. */
+int cow_vol_ensure_own_record(struct cow_volume *vol);
+
+/*----------------------------------------------------------------*/
+/* cow-reclaim.c */
+
+/* Queue a tree for reclamation; takes over the caller's reference. */
+int cow_dead_push(struct cow_pool_metadata *pmd, const struct cow_root *root,
+		  u32 kind, u64 owner_id);
+
+#endif

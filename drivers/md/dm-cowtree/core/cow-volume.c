@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-cowtree metadata engine: volumes, their records and their mappings.
+ *
+ * Each volume has its own mapping btree (vchunk -> data chunk + time),
+ * whose root lives in the volume's record in the volumes btree.  Records
+ * of open volumes are cached in struct cow_volume and written back before
+ * anything reads the volumes btree, and at commit.
+ *
+ * Sharing is decided by time stamps, as in dm-thin: a mapping made at
+ * time t is shared if t < the volume's snap_time (the time of its last
+ * snapshot, rollback or creation as a snapshot) or t < the held root's
+ * held_time.  Every event that shares a tree first moves the pool time
+ * past every existing mapping.  A mapping not older than both is
+ * reachable only from this volume's tree, so it may be overwritten.
+ *
+ * Two-level sharing: the held root shares volumes btree nodes, and through
+ * their records the mapping roots.  Before a volume's mapping tree changes
+ * in a sharing epoch (records_gen), its record is rewritten once, which
+ * shadows its volumes btree leaf and so takes the held root's references
+ * on the mapping roots first (ensure_own_record()).
+ */
+#include "cow-metadata-internal.h"
+
+/*----------------------------------------------------------------*/
+/* Value types */
+
+static int inc_mappings(void *context, const void *values, unsigned int nr)
+{
+	struct cow_pool_metadata *pmd = context;
+	const __le64 *v = values;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		r = cow_sm_inc(pmd->dsm, cow_mapping_chunk(le64_to_cpu(v[i])));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int inc_records(void *context, const void *values, unsigned int nr)
+{
+	struct cow_pool_metadata *pmd = context;
+	const struct cow_disk_volume *v = values;
+	unsigned int i;
+	u64 b;
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		b = le64_to_cpu(v[i].mapping.blocknr);
+		if (!b)
+			continue;
+		r = cow_tm_inc(&pmd->tm, b);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void cow_vol_init_infos(struct cow_pool_metadata *pmd)
+{
+	pmd->vol_info.tm = &pmd->tm;
+	pmd->vol_info.tree = COW_TREE_VOLUMES;
+	pmd->vol_info.vt.context = pmd;
+	pmd->vol_info.vt.size = sizeof(struct cow_disk_volume);
+	pmd->vol_info.vt.inc = inc_records;
+
+	pmd->map_info.tm = &pmd->tm;
+	pmd->map_info.tree = COW_TREE_MAPPING;
+	pmd->map_info.vt.context = pmd;
+	pmd->map_info.vt.size = sizeof(__le64);
+	pmd->map_info.vt.inc = inc_mappings;
+
+	pmd->dead_info.tm = &pmd->tm;
+	pmd->dead_info.tree = COW_TREE_DEAD;
+	pmd->dead_info.vt.size = sizeof(struct cow_disk_dead);
+}
+
+/*----------------------------------------------------------------*/
+/* Records */
+
+static int read_record(struct cow_pool_metadata *pmd, u64 id,
+		       struct cow_disk_volume *rec)
+{
+	int r;
+
+	if (id > COW_MAX_VOLUME_ID)
+		return -ENOENT;
+	r = cow_btree_lookup(&pmd->vol_info, &pmd->volumes_root, id, rec);
+	return r == -ENODATA ? -ENOENT : r;
+}
+
+/* Write @rec; an overwritten record's mapping reference is not dropped. */
+static int write_record(struct cow_pool_metadata *pmd,
+			const struct cow_disk_volume *rec)
+{
+	return cow_btree_insert(&pmd->vol_info, &pmd->volumes_root,
+				le64_to_cpu(rec->id), rec, NULL, NULL);
+}
+
+struct cow_volume *cow_vol_find_open(struct cow_pool_metadata *pmd, u64 id)
+{
+	struct cow_volume *v;
+
+	for (v = pmd->open_volumes; v; v = v->next)
+		if (v->id == id && !v->gone)
+			return v;
+	return NULL;
+}
+
+static void vol_to_record(struct cow_volume *vol)
+{
+	cow_root_to_disk(&vol->mapping, &vol->rec.mapping);
+	vol->rec.snap_time = cpu_to_le32(vol->snap_time);
+	vol->rec.alloc_hint = cpu_to_le64(vol->alloc_hint);
+}
+
+static void record_to_vol(struct cow_volume *vol)
+{
+	cow_root_from_disk(&vol->rec.mapping, &vol->mapping);
+	vol->snap_time = le32_to_cpu(vol->rec.snap_time);
+	vol->alloc_hint = le64_to_cpu(vol->rec.alloc_hint);
+}
+
+static int flush_volume(struct cow_volume *vol)
+{
+	int r;
+
+	if (!vol->dirty)
+		return 0;
+	vol_to_record(vol);
+	r = write_record(vol->pmd, &vol->rec);
+	if (!r)
+		vol->dirty = false;
+	return r;
+}
+
+int cow_vol_flush_open(struct cow_pool_metadata *pmd)
+{
+	struct cow_volume *v;
+	int r;
+
+	for (v = pmd->open_volumes; v; v = v->next) {
+		if (v->gone)
+			continue;
+		r = flush_volume(v);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+void cow_vol_reload_open(struct cow_pool_metadata *pmd)
+{
+	struct cow_volume *v;
+
+	for (v = pmd->open_volumes; v; v = v->next) {
+		v->dirty = false;
+		if (v->gone || read_record(pmd, v->id, &v->rec)) {
+			v->gone = true;
+			continue;
+		}
+		record_to_vol(v);
+	}
+}
+
+/*
+ * Make the volumes btree path to @vol's record our own in this epoch, so
+ * shared volumes btree nodes have handed out their references on mapping
+ * roots before @vol's mapping root changes.
+ */
+int cow_vol_ensure_own_record(struct cow_volume *vol)
+{
+	struct cow_pool_metadata *pmd = vol->pmd;
+	int r;
+
+	if (vol->synced_gen == pmd->records_gen)
+		return 0;
+	vol_to_record(vol);
+	r = write_record(pmd, &vol->rec);
+	if (r)
+		return r;
+	vol->dirty = false;
+	vol->synced_gen = pmd->records_gen;
+	return 0;
+}
+
+static void record_to_info(const struct cow_disk_volume *rec,
+			   struct cow_volume_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = le64_to_cpu(rec->id);
+	memcpy(info->name, rec->name, sizeof(info->name));
+	info->name[sizeof(info->name) - 1] = '\0';
+	info->size_sectors = le64_to_cpu(rec->size_sectors);
+	info->ctime = le64_to_cpu(rec->ctime);
+	info->origin_id = le64_to_cpu(rec->origin_id);
+	info->flags = le32_to_cpu(rec->flags);
+	info->mapped_chunks = le64_to_cpu(rec->mapping.count);
+	info->exclusive_chunks = le64_to_cpu(rec->exclusive_chunks);
+	info->written_since_origin = le64_to_cpu(rec->written_since_origin);
+}
+
+static int check_name(const char *name)
+{
+	if (name && strnlen(name, COW_VOLUME_NAME_LEN) >= COW_VOLUME_NAME_LEN)
+		return -EINVAL;
+	return 0;
+}
+
+static void set_name(struct cow_disk_volume *rec, const char *name)
+{
+	memset(rec->name, 0, sizeof(rec->name));
+	if (name)
+		strscpy(rec->name, name, sizeof(rec->name));
+}
+
+/* Current record of live volume @id: the open handle's if it is open. */
+static int get_record(struct cow_pool_metadata *pmd, u64 id,
+		      struct cow_disk_volume *rec)
+{
+	struct cow_volume *v = cow_vol_find_open(pmd, id);
+
+	if (v) {
+		vol_to_record(v);
+		*rec = v->rec;
+		return 0;
+	}
+	return read_record(pmd, id, rec);
+}
+
+/* Store @rec, keeping an open handle of the volume in step. */
+static int put_record(struct cow_pool_metadata *pmd,
+		      const struct cow_disk_volume *rec)
+{
+	struct cow_volume *v = cow_vol_find_open(pmd, le64_to_cpu(rec->id));
+	int r;
+
+	r = write_record(pmd, rec);
+	if (r || !v)
+		return r;
+	v->rec = *rec;
+	record_to_vol(v);
+	v->dirty = false;
+	v->synced_gen = pmd->records_gen;
+	return 0;
+}
+
+/*----------------------------------------------------------------*/
+/* Creating, snapshotting, deleting, rolling back */
+
+static int id_free(struct cow_pool_metadata *pmd, u64 id)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	if (id > COW_MAX_VOLUME_ID)
+		return -EINVAL;
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	r = read_record(pmd, id, rec);
+	kfree(rec);
+	if (!r)
+		return -EEXIST;
+	return r == -ENOENT ? 0 : r;
+}
+
+int cow_pmd_create_volume(struct cow_pool_metadata *pmd, u64 id,
+			  const char *name)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	rec = kzalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_space(pmd);
+	if (!r)
+		r = check_name(name);
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = id_free(pmd, id);
+	if (r)
+		goto out;
+	rec->id = cpu_to_le64(id);
+	set_name(rec, name);
+	rec->ctime = cpu_to_le64(cow_now_seconds());
+	rec->origin_id = cpu_to_le64(COW_NO_ORIGIN);
+	r = cow_pmd_note_change(pmd, write_record(pmd, rec));
+out:
+	up_write(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+static int check_snapshot_reqs(struct cow_pool_metadata *pmd,
+			       const struct cow_snapshot_request *reqs,
+			       unsigned int nr, struct cow_disk_volume *rec)
+{
+	unsigned int i, j;
+	int r;
+
+	for (i = 0; i < nr; i++) {
+		r = check_name(reqs[i].name);
+		if (!r)
+			r = id_free(pmd, reqs[i].new_id);
+		if (!r)
+			r = get_record(pmd, reqs[i].origin_id, rec);
+		if (r)
+			return r;
+		for (j = 0; j < i; j++)
+			if (reqs[j].new_id == reqs[i].new_id)
+				return -EEXIST;
+	}
+	return 0;
+}
+
+static int snapshot_one(struct cow_pool_metadata *pmd,
+			const struct cow_snapshot_request *req,
+			struct cow_disk_volume *rec)
+{
+	u64 alloc_hint;
+	struct cow_root m;
+	int r;
+
+	r = get_record(pmd, req->origin_id, rec);
+	if (r)
+		return r;
+	/* The origin's older mappings are shared from now on. */
+	rec->snap_time = cpu_to_le32(pmd->time);
+	r = put_record(pmd, rec);
+	if (r)
+		return r;
+	cow_root_from_disk(&rec->mapping, &m);
+	if (m.blocknr) {
+		r = cow_tm_inc(&pmd->tm, m.blocknr);
+		if (r)
+			return r;
+	}
+	alloc_hint = le64_to_cpu(rec->alloc_hint);
+	memset(rec, 0, sizeof(*rec));
+	rec->id = cpu_to_le64(req->new_id);
+	set_name(rec, req->name);
+	rec->ctime = cpu_to_le64(cow_now_seconds());
+	rec->origin_id = cpu_to_le64(req->origin_id);
+	rec->snap_time = cpu_to_le32(pmd->time);
+	cow_root_to_disk(&m, &rec->mapping);
+	rec->alloc_hint = cpu_to_le64(alloc_hint);
+	return write_record(pmd, rec);
+}
+
+int cow_pmd_snapshot(struct cow_pool_metadata *pmd,
+		     const struct cow_snapshot_request *reqs, unsigned int nr)
+{
+	struct cow_disk_volume *rec;
+	unsigned int i;
+	int r;
+
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_space(pmd);
+	if (!r && nr > (cow_msm_nr_available(pmd->msm) -
+			COW_OP_METADATA_RESERVE) / 8)
+		r = -ENOSPC;
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = check_snapshot_reqs(pmd, reqs, nr, rec);
+	if (r)
+		goto out;
+	r = cow_pmd_bump_time(pmd);
+	for (i = 0; !r && i < nr; i++)
+		r = snapshot_one(pmd, &reqs[i], rec);
+	r = cow_pmd_note_change(pmd, r);
+out:
+	up_write(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+static int delete_volume(struct cow_pool_metadata *pmd, u64 id,
+			 struct cow_disk_volume *rec)
+{
+	struct cow_root m;
+	int r;
+
+	r = cow_btree_remove(&pmd->vol_info, &pmd->volumes_root, id, rec);
+	if (r)
+		return r;
+	cow_root_from_disk(&rec->mapping, &m);
+	return cow_dead_push(pmd, &m, COW_DEAD_MAPPING, id);
+}
+
+int cow_pmd_delete_volume(struct cow_pool_metadata *pmd, u64 id)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_writable(pmd);
+	if (!r && cow_vol_find_open(pmd, id))
+		r = -EBUSY;
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = read_record(pmd, id, rec);
+	if (!r)
+		r = cow_pmd_note_change(pmd, delete_volume(pmd, id, rec));
+	up_write(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+static int rollback(struct cow_pool_metadata *pmd, struct cow_disk_volume *v,
+		    struct cow_disk_volume *s)
+{
+	struct cow_root old, m;
+	int r;
+
+	r = cow_pmd_bump_time(pmd);
+	if (r)
+		return r;
+	cow_root_from_disk(&v->mapping, &old);
+	cow_root_from_disk(&s->mapping, &m);
+	if (m.blocknr) {
+		r = cow_tm_inc(&pmd->tm, m.blocknr);
+		if (r)
+			return r;
+	}
+	v->mapping = s->mapping;
+	v->snap_time = cpu_to_le32(pmd->time);
+	s->snap_time = cpu_to_le32(pmd->time);
+	r = put_record(pmd, v);
+	if (!r)
+		r = put_record(pmd, s);
+	if (!r)
+		r = cow_dead_push(pmd, &old, COW_DEAD_MAPPING, le64_to_cpu(v->id));
+	return r;
+}
+
+int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id)
+{
+	struct cow_disk_volume *rec;
+	struct cow_volume *open;
+	int r;
+
+	rec = kmalloc_array(2, sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_writable(pmd);
+	open = cow_vol_find_open(pmd, id);
+	if (!r && open && !open->quiesced)
+		r = -EBUSY;
+	if (!r && id == snap_id)
+		r = -EINVAL;
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = read_record(pmd, id, &rec[0]);
+	if (!r)
+		r = read_record(pmd, snap_id, &rec[1]);
+	if (!r)
+		r = cow_pmd_note_change(pmd, rollback(pmd, &rec[0], &rec[1]));
+	up_write(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+/*----------------------------------------------------------------*/
+/* Record fields */
+
+static int update_record(struct cow_pool_metadata *pmd, u64 id,
+			 const char *name, const u64 *size)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_writable(pmd);
+	if (!r && name)
+		r = check_name(name);
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = read_record(pmd, id, rec);
+	if (!r) {
+		if (name)
+			set_name(rec, name);
+		if (size)
+			rec->size_sectors = cpu_to_le64(*size);
+		r = cow_pmd_note_change(pmd, put_record(pmd, rec));
+	}
+	up_write(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+int cow_pmd_set_name(struct cow_pool_metadata *pmd, u64 id, const char *name)
+{
+	return update_record(pmd, id, name ? name : "", NULL);
+}
+
+int cow_pmd_set_size(struct cow_pool_metadata *pmd, u64 id, u64 size_sectors)
+{
+	return update_record(pmd, id, NULL, &size_sectors);
+}
+
+int cow_pmd_get_volume_info(struct cow_pool_metadata *pmd, u64 id,
+			    struct cow_volume_info *result)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_read(&pmd->lock);
+	r = get_record(pmd, id, rec);
+	if (!r)
+		record_to_info(rec, result);
+	up_read(&pmd->lock);
+	kfree(rec);
+	return r;
+}
+
+struct vol_walk {
+	struct cow_pool_metadata *pmd;
+	int (*fn)(void *context, const struct cow_volume_info *info);
+	void *context;
+	struct cow_volume_info info;
+	struct cow_disk_volume rec;
+};
+
+static int vol_walk_fn(void *context, u64 key, void *value)
+{
+	struct vol_walk *fe = context;
+	int r;
+
+	(void)key;
+	memcpy(&fe->rec, value, sizeof(fe->rec));
+	record_to_info(&fe->rec, &fe->info);
+	r = fe->fn(fe->context, &fe->info);
+	/* A positive return stops the walk; report it as success. */
+	return r > 0 ? 1 : r;
+}
+
+int cow_pmd_for_each_volume(struct cow_pool_metadata *pmd,
+			    int (*fn)(void *context,
+				      const struct cow_volume_info *info),
+			    void *context)
+{
+	struct vol_walk *fe;
+	int r;
+
+	fe = kzalloc(sizeof(*fe), GFP_NOIO);
+	if (!fe)
+		return -ENOMEM;
+	fe->pmd = pmd;
+	fe->fn = fn;
+	fe->context = context;
+	down_write(&pmd->lock);
+	r = pmd->fail ? -EIO : cow_vol_flush_open(pmd);
+	if (!r)
+		r = cow_btree_walk(&pmd->vol_info, &pmd->volumes_root, 0, U64_MAX,
+				   vol_walk_fn, fe);
+	up_write(&pmd->lock);
+	kfree(fe);
+	return r > 0 ? 0 : r;
+}
+
+/*----------------------------------------------------------------*/
+/* Open volumes */
+
+int cow_pmd_open_volume(struct cow_pool_metadata *pmd, u64 id,
+			struct cow_volume **result)
+{
+	struct cow_volume *v;
+	int r = 0;
+
+	down_write(&pmd->lock);
+	v = cow_vol_find_open(pmd, id);
+	if (v) {
+		v->open_count++;
+		goto out;
+	}
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = read_record(pmd, id, &v->rec);
+	if (r) {
+		kfree(v);
+		goto out;
+	}
+	v->pmd = pmd;
+	v->id = id;
+	v->open_count = 1;
+	v->synced_gen = pmd->records_gen - 1;
+	record_to_vol(v);
+	v->next = pmd->open_volumes;
+	pmd->open_volumes = v;
+out:
+	if (!r)
+		*result = v;
+	up_write(&pmd->lock);
+	return r;
+}
+
+void cow_pmd_close_volume(struct cow_volume *vol)
+{
+	struct cow_pool_metadata *pmd = vol->pmd;
+	struct cow_volume **p;
+	int r;
+
+	down_write(&pmd->lock);
+	if (--vol->open_count)
+		goto out;
+	/* Its record must reach the btree before the handle goes. */
+	if (!vol->gone && !pmd->fail) {
+		r = flush_volume(vol);
+		if (r)
+			cow_pmd_note_change(pmd, r);
+	}
+	for (p = &pmd->open_volumes; *p != vol; p = &(*p)->next)
+		;
+	*p = vol->next;
+	kfree(vol);
+out:
+	up_write(&pmd->lock);
+}
+
+u64 cow_volume_id(struct cow_volume *vol)
+{
+	return vol->id;
+}
+
+void cow_volume_set_quiesced(struct cow_volume *vol, bool quiesced)
+{
+	down_write(&vol->pmd->lock);
+	vol->quiesced = quiesced;
+	up_write(&vol->pmd->lock);
+}

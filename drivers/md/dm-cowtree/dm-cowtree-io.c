@@ -1,0 +1,806 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dm-cowtree: the I/O path.
+ *
+ * The map function serves what the cached metadata can answer without I/O:
+ * reads of mapped or unmapped chunks and writes to chunks the volume owns
+ * exclusively.  Everything else goes to one worker per pool, which may
+ * block on metadata: provisioning, breaking sharing, discards, flushes.
+ *
+ * Breaking sharing (or provisioning) a chunk: allocate a new chunk, then in
+ * parallel copy the parts of the old chunk the bio does not cover (or zero
+ * them for a fresh chunk) with dm-kcopyd and write the bio into the new
+ * chunk; when all of that is done the worker inserts the mapping and only
+ * then completes the bio.  Bios for a chunk in that state wait in its cell.
+ *
+ * Durability: REQ_PREFLUSH/REQ_FUA bios are issued or completed only after
+ * a commit, and every commit flushes the data device before the metadata,
+ * so a committed mapping never points at data still in a volatile cache.
+ */
+#include "dm-cowtree.h"
+
+#include <linux/blkdev.h>
+#include <linux/hash.h>
+#include <linux/slab.h>
+
+struct cow_mapping {
+	struct list_head list;
+	struct cow_vol *vol;
+	struct cow_cell *cell;
+	struct bio *bio;
+	u64 vchunk;
+	u64 dchunk;
+	atomic_t pending;	/* copies/zeroes + the bio, + 1 while issuing */
+	blk_status_t status;	/* first error */
+};
+
+static struct kmem_cache *mapping_cache;
+static struct kmem_cache *cell_cache;
+
+/*----------------------------------------------------------------*/
+
+static u64 bio_vchunk(struct cow_pool *pool, struct bio *bio)
+{
+	return bio->bi_iter.bi_sector >> pool->chunk_shift;
+}
+
+static sector_t chunk_offset(struct cow_pool *pool, sector_t sector)
+{
+	return sector & (pool->chunk_sectors - 1);
+}
+
+static void remap(struct cow_pool *pool, struct bio *bio, u64 dchunk)
+{
+	bio_set_dev(bio, pool->data_bdev);
+	bio->bi_iter.bi_sector = (dchunk << pool->chunk_shift) |
+				 chunk_offset(pool, bio->bi_iter.bi_sector);
+}
+
+void cow_io_wake(struct cow_pool *pool)
+{
+	queue_work(pool->wq, &pool->worker);
+}
+
+static void defer_bio(struct cow_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->deferred_bios, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	cow_io_wake(pool);
+}
+
+/* Issue a remapped bio, holding flush/FUA bios until the next commit. */
+static void issue_remapped(struct cow_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	if (op_is_flush(bio->bi_opf)) {
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->flush_bios, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		return;
+	}
+	submit_bio_noacct(bio);
+}
+
+/*----------------------------------------------------------------*/
+/* Cells: one per chunk being provisioned or unshared. */
+
+static struct hlist_head *cell_bucket(struct cow_pool *pool,
+				      struct cow_vol *vol, u64 vchunk)
+{
+	u64 key = vchunk ^ ((unsigned long)vol >> 4);
+
+	return &pool->cells[hash_64(key, ilog2(COW_CELL_BUCKETS))];
+}
+
+static struct cow_cell *cell_find(struct cow_pool *pool, struct cow_vol *vol,
+				  u64 vchunk)
+{
+	struct cow_cell *cell;
+
+	hlist_for_each_entry(cell, cell_bucket(pool, vol, vchunk), node)
+		if (cell->vol == vol && cell->vchunk == vchunk)
+			return cell;
+	return NULL;
+}
+
+/*
+ * Lock the chunk for @bio.  Returns the cell, or NULL when another bio holds
+ * it (then @bio waits in that cell and is deferred again on release), or an
+ * ERR_PTR if no memory.
+ */
+static struct cow_cell *cell_lock(struct cow_pool *pool, struct cow_vol *vol,
+				  u64 vchunk, struct bio *bio)
+{
+	struct cow_cell *cell, *holder;
+	unsigned long flags;
+
+	cell = kmem_cache_alloc(cell_cache, GFP_NOIO);
+	if (!cell)
+		return ERR_PTR(-ENOMEM);
+
+	spin_lock_irqsave(&pool->lock, flags);
+	holder = cell_find(pool, vol, vchunk);
+	if (holder) {
+		bio_list_add(&holder->waiters, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		kmem_cache_free(cell_cache, cell);
+		return NULL;
+	}
+	cell->vol = vol;
+	cell->vchunk = vchunk;
+	bio_list_init(&cell->waiters);
+	hlist_add_head(&cell->node, cell_bucket(pool, vol, vchunk));
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return cell;
+}
+
+/* Release the chunk; its waiters go back to the worker in order. */
+static void cell_release(struct cow_pool *pool, struct cow_cell *cell)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	hlist_del(&cell->node);
+	wake = !bio_list_empty(&cell->waiters);
+	bio_list_merge(&pool->deferred_bios, &cell->waiters);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	kmem_cache_free(cell_cache, cell);
+	if (wake)
+		cow_io_wake(pool);
+}
+
+/* True if any chunk of @vol in [begin, end) is locked by a cell. */
+static bool range_has_cell(struct cow_pool *pool, struct cow_vol *vol,
+			   u64 begin, u64 end)
+{
+	struct cow_cell *cell;
+	unsigned long flags;
+	bool found = false;
+	unsigned int i;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	for (i = 0; i < COW_CELL_BUCKETS && !found; i++)
+		hlist_for_each_entry(cell, &pool->cells[i], node)
+			if (cell->vol == vol && cell->vchunk >= begin &&
+			    cell->vchunk < end) {
+				found = true;
+				break;
+			}
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return found;
+}
+
+/*----------------------------------------------------------------*/
+/* Map path: never blocks on metadata I/O. */
+
+int cow_volume_map(struct dm_target *ti, struct bio *bio)
+{
+	struct cow_vol *vol = ti->private;
+	struct cow_pool *pool = vol->pool;
+	struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
+	struct cow_lookup_result lr;
+	int r;
+
+	ctx->vol = vol;
+	ctx->mapping = NULL;
+	ctx->saved_end_io = NULL;
+
+	if (READ_ONCE(pool->mode) == COW_MODE_FAIL) {
+		bio_io_error(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (op_is_flush(bio->bi_opf) || bio_op(bio) == REQ_OP_DISCARD) {
+		defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+
+	r = cow_volume_lookup(vol->cvol, bio_vchunk(pool, bio), false, &lr);
+	if (r == 0 && !(lr.shared && op_is_write(bio_op(bio)))) {
+		remap(pool, bio, lr.dchunk);
+		return DM_MAPIO_REMAPPED;
+	}
+	if (r == -ENODATA && !op_is_write(bio_op(bio))) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	/* -EWOULDBLOCK, a write that needs a chunk, or an error: worker. */
+	defer_bio(pool, bio);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/*----------------------------------------------------------------*/
+/* Provisioning and breaking sharing. */
+
+static void mapping_job_done(struct cow_mapping *m, blk_status_t status)
+{
+	struct cow_pool *pool = m->vol->pool;
+	unsigned long flags;
+
+	if (status)
+		cmpxchg(&m->status, 0, status);
+	if (!atomic_dec_and_test(&m->pending))
+		return;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_add_tail(&m->list, &pool->prepared_mappings);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	cow_io_wake(pool);
+}
+
+static void copy_done(int read_err, unsigned long write_err, void *context)
+{
+	mapping_job_done(context, read_err || write_err ? BLK_STS_IOERR : 0);
+}
+
+/* The bio's data is in the new chunk: the worker still has to map it. */
+static void provisioned_bio_endio(struct bio *bio)
+{
+	struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
+
+	bio->bi_end_io = ctx->saved_end_io;
+	mapping_job_done(ctx->mapping, bio->bi_status);
+}
+
+/*
+ * Fill sectors [begin, end) of the new chunk: a copy of the old chunk's
+ * sectors when breaking sharing, zeroes for a fresh chunk.
+ */
+static void fill_range(struct cow_mapping *m, bool has_old, u64 old,
+		       sector_t begin, sector_t end)
+{
+	struct cow_pool *pool = m->vol->pool;
+	struct dm_io_region from, to;
+
+	if (begin >= end || (!has_old && !pool->pf.zero_new_chunks))
+		return;
+
+	to.bdev = pool->data_bdev;
+	to.sector = (m->dchunk << pool->chunk_shift) + begin;
+	to.count = end - begin;
+	atomic_inc(&m->pending);
+	if (has_old) {
+		from.bdev = pool->data_bdev;
+		from.sector = (old << pool->chunk_shift) + begin;
+		from.count = end - begin;
+		dm_kcopyd_copy(pool->copier, &from, 1, &to, 0, copy_done, m);
+	} else {
+		dm_kcopyd_zero(pool->copier, 1, &to, 0, copy_done, m);
+	}
+}
+
+static void provision(struct cow_pool *pool, struct cow_vol *vol,
+		      struct cow_cell *cell, struct bio *bio,
+		      const struct cow_lookup_result *old)
+{
+	struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
+	sector_t begin = chunk_offset(pool, bio->bi_iter.bi_sector);
+	sector_t end = begin + bio_sectors(bio);
+	struct cow_mapping *m;
+	unsigned long flags;
+	u64 dchunk;
+	int r;
+
+	r = cow_volume_alloc_chunk(vol->cvol, &dchunk);
+	if (r == -ENOSPC) {
+		cell_release(pool, cell);
+		if (pool->pf.error_if_no_space) {
+			cow_pool_set_mode(pool, COW_MODE_OUT_OF_DATA_SPACE);
+			bio->bi_status = BLK_STS_NOSPC;
+			bio_endio(bio);
+			return;
+		}
+		cow_pool_set_mode(pool, COW_MODE_OUT_OF_DATA_SPACE);
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->retry_on_resume, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		return;
+	}
+	if (r) {
+		cell_release(pool, cell);
+		cow_pool_metadata_failed(pool, "cow_volume_alloc_chunk", r);
+		bio_io_error(bio);
+		return;
+	}
+	cow_pool_check_low_water(pool);
+
+	m = kmem_cache_alloc(mapping_cache, GFP_NOIO);
+	if (!m) {
+		cow_volume_free_unused_chunk(vol->cvol, dchunk);
+		cell_release(pool, cell);
+		bio->bi_status = BLK_STS_RESOURCE;
+		bio_endio(bio);
+		return;
+	}
+	m->vol = vol;
+	m->cell = cell;
+	m->bio = bio;
+	m->vchunk = cell->vchunk;
+	m->dchunk = dchunk;
+	m->status = 0;
+	atomic_set(&m->pending, 1);
+
+	fill_range(m, old, old ? old->dchunk : 0, 0, begin);
+	fill_range(m, old, old ? old->dchunk : 0, end, pool->chunk_sectors);
+
+	/* The bio's own sectors go straight into the new chunk. */
+	atomic_inc(&m->pending);
+	ctx->mapping = m;
+	ctx->saved_end_io = bio->bi_end_io;
+	bio->bi_end_io = provisioned_bio_endio;
+	remap(pool, bio, dchunk);
+	submit_bio_noacct(bio);
+
+	mapping_job_done(m, 0);
+}
+
+static void complete_mapping(struct cow_pool *pool, struct cow_mapping *m)
+{
+	struct bio *bio = m->bio;
+	unsigned long flags;
+	int r;
+
+	if (m->status) {
+		cow_volume_free_unused_chunk(m->vol->cvol, m->dchunk);
+		bio->bi_status = m->status;
+		bio_endio(bio);
+		goto out;
+	}
+	r = cow_volume_insert(m->vol->cvol, m->vchunk, m->dchunk);
+	if (r) {
+		cow_pool_metadata_failed(pool, "cow_volume_insert", r);
+		bio_io_error(bio);
+		goto out;
+	}
+	if (op_is_flush(bio->bi_opf)) {
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->flush_completions, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+	} else {
+		bio_endio(bio);
+	}
+out:
+	cell_release(pool, m->cell);
+	kmem_cache_free(mapping_cache, m);
+}
+
+static void process_prepared_mappings(struct cow_pool *pool)
+{
+	struct cow_mapping *m, *tmp;
+	unsigned long flags;
+	LIST_HEAD(list);
+
+	spin_lock_irqsave(&pool->lock, flags);
+	list_splice_init(&pool->prepared_mappings, &list);
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	list_for_each_entry_safe(m, tmp, &list, list)
+		complete_mapping(pool, m);
+}
+
+/*----------------------------------------------------------------*/
+/* Deferred bios. */
+
+static bool can_provision(struct cow_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	switch (READ_ONCE(pool->mode)) {
+	case COW_MODE_WRITE:
+		return true;
+	case COW_MODE_OUT_OF_DATA_SPACE:
+		if (pool->pf.error_if_no_space) {
+			bio->bi_status = BLK_STS_NOSPC;
+			bio_endio(bio);
+		} else {
+			spin_lock_irqsave(&pool->lock, flags);
+			bio_list_add(&pool->retry_on_resume, bio);
+			spin_unlock_irqrestore(&pool->lock, flags);
+		}
+		return false;
+	default:
+		bio_io_error(bio);
+		return false;
+	}
+}
+
+static void process_read(struct cow_pool *pool, struct cow_vol *vol,
+			 struct bio *bio)
+{
+	struct cow_lookup_result lr;
+	int r;
+
+	r = cow_volume_lookup(vol->cvol, bio_vchunk(pool, bio), true, &lr);
+	if (r == 0) {
+		remap(pool, bio, lr.dchunk);
+		submit_bio_noacct(bio);
+	} else if (r == -ENODATA) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+	} else {
+		DMERR_LIMIT("volume %llu: chunk lookup failed: error = %d",
+			    (unsigned long long)vol->id, r);
+		bio_io_error(bio);
+	}
+}
+
+static void process_write(struct cow_pool *pool, struct cow_vol *vol,
+			  struct bio *bio)
+{
+	u64 vchunk = bio_vchunk(pool, bio);
+	struct cow_lookup_result lr;
+	struct cow_cell *cell;
+	int r;
+
+	cell = cell_lock(pool, vol, vchunk, bio);
+	if (!cell)
+		return;		/* waits behind the chunk's holder */
+	if (IS_ERR(cell)) {
+		bio->bi_status = BLK_STS_RESOURCE;
+		bio_endio(bio);
+		return;
+	}
+
+	r = cow_volume_lookup(vol->cvol, vchunk, true, &lr);
+	if (r == 0 && !lr.shared) {
+		cell_release(pool, cell);
+		remap(pool, bio, lr.dchunk);
+		issue_remapped(pool, bio);
+		return;
+	}
+	if (r && r != -ENODATA) {
+		cell_release(pool, cell);
+		DMERR_LIMIT("volume %llu: chunk lookup failed: error = %d",
+			    (unsigned long long)vol->id, r);
+		bio_io_error(bio);
+		return;
+	}
+	if (!can_provision(pool, bio)) {
+		cell_release(pool, cell);
+		return;
+	}
+	provision(pool, vol, cell, bio, r == 0 ? &lr : NULL);
+}
+
+struct passdown {
+	struct cow_pool *pool;
+	int error;
+};
+
+static void passdown_freed(void *context, u64 dbegin, u64 dend)
+{
+	struct passdown *pd = context;
+	struct cow_pool *pool = pd->pool;
+	int r;
+
+	r = blkdev_issue_discard(pool->data_bdev, dbegin << pool->chunk_shift,
+				 (dend - dbegin) << pool->chunk_shift, GFP_NOIO);
+	if (r && r != -EOPNOTSUPP)
+		pd->error = r;
+}
+
+/*
+ * Unmap the whole chunks inside the discard.  Freed chunks are not reused
+ * before the next commit, and the worker is the only allocator, so passing
+ * the discard down here cannot hit a chunk that was handed out again.
+ */
+static void process_discard(struct cow_pool *pool, struct cow_vol *vol,
+			    struct bio *bio)
+{
+	sector_t start = bio->bi_iter.bi_sector;
+	u64 begin = DIV_ROUND_UP_ULL(start, pool->chunk_sectors);
+	u64 end = (start + bio_sectors(bio)) >> pool->chunk_shift;
+	struct passdown pd = { .pool = pool };
+	unsigned long flags;
+	int r;
+
+	if (begin >= end || !pool->pf.discard_enabled) {
+		bio_endio(bio);
+		return;
+	}
+	if (pool->mode != COW_MODE_WRITE && pool->mode != COW_MODE_OUT_OF_DATA_SPACE) {
+		bio_io_error(bio);
+		return;
+	}
+	if (range_has_cell(pool, vol, begin, end)) {
+		/* A chunk in the range is being provisioned: try again later. */
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->deferred_bios, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		return;
+	}
+	r = cow_volume_remove_range(vol->cvol, begin, end,
+				    pool->pf.discard_passdown ? passdown_freed : NULL,
+				    &pd);
+	if (r) {
+		cow_pool_metadata_failed(pool, "cow_volume_remove_range", r);
+		bio_io_error(bio);
+		return;
+	}
+	if (pd.error)
+		DMWARN_LIMIT("discard passdown failed: error = %d", pd.error);
+	bio_endio(bio);
+}
+
+static void process_deferred_bios(struct cow_pool *pool)
+{
+	struct bio_list bios;
+	unsigned long flags;
+	struct bio *bio;
+	bool requeued;
+
+	bio_list_init(&bios);
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_merge(&bios, &pool->deferred_bios);
+	bio_list_init(&pool->deferred_bios);
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	while ((bio = bio_list_pop(&bios))) {
+		struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
+		struct cow_vol *vol = ctx->vol;
+
+		if (READ_ONCE(pool->mode) == COW_MODE_FAIL) {
+			bio_io_error(bio);
+		} else if (bio_op(bio) == REQ_OP_DISCARD) {
+			process_discard(pool, vol, bio);
+		} else if (op_is_flush(bio->bi_opf) && !bio_sectors(bio)) {
+			bio_set_dev(bio, pool->data_bdev);
+			issue_remapped(pool, bio);
+		} else if (op_is_write(bio_op(bio))) {
+			process_write(pool, vol, bio);
+		} else {
+			process_read(pool, vol, bio);
+		}
+	}
+
+	/* Discards waiting for a cell went back on the list: run again. */
+	spin_lock_irqsave(&pool->lock, flags);
+	requeued = !bio_list_empty(&pool->deferred_bios);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (requeued)
+		cow_io_wake(pool);
+}
+
+/*----------------------------------------------------------------*/
+/* Commit. */
+
+int cow_io_commit(struct cow_pool *pool)
+{
+	int r;
+
+	if (pool->mode != COW_MODE_WRITE && pool->mode != COW_MODE_OUT_OF_DATA_SPACE)
+		return 0;
+	if (!cow_pmd_changed_this_transaction(pool->pmd))
+		return 0;
+
+	/* New mappings must never point at data still in a volatile cache. */
+	r = blkdev_issue_flush(pool->data_bdev);
+	if (r) {
+		DMERR_LIMIT("data device flush failed before commit: error = %d", r);
+		return r;
+	}
+	r = cow_pmd_commit(pool->pmd);
+	if (r)
+		cow_pool_metadata_failed(pool, "cow_pmd_commit", r);
+	return r;
+}
+
+static void process_commit(struct cow_pool *pool)
+{
+	struct bio_list issue, complete;
+	unsigned long flags;
+	struct bio *bio;
+	bool requested;
+	int r;
+
+	bio_list_init(&issue);
+	bio_list_init(&complete);
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_merge(&issue, &pool->flush_bios);
+	bio_list_init(&pool->flush_bios);
+	bio_list_merge(&complete, &pool->flush_completions);
+	bio_list_init(&pool->flush_completions);
+	requested = pool->commit_requested;
+	pool->commit_requested = false;
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	if (!requested && bio_list_empty(&issue) && bio_list_empty(&complete))
+		return;
+
+	r = cow_io_commit(pool);
+	while ((bio = bio_list_pop(&issue))) {
+		if (r)
+			bio_io_error(bio);
+		else
+			submit_bio_noacct(bio);
+	}
+	while ((bio = bio_list_pop(&complete))) {
+		if (r)
+			bio_io_error(bio);
+		else
+			bio_endio(bio);
+	}
+}
+
+/*----------------------------------------------------------------*/
+/* Background reclamation of deleted volumes. */
+
+static void process_reclaim(struct cow_pool *pool)
+{
+	u64 reclaiming = 0;
+	bool more = false;
+	int r;
+
+	if (pool->mode != COW_MODE_WRITE || pool->suspended)
+		return;
+	r = cow_pmd_get_reclaiming_chunks(pool->pmd, &reclaiming);
+	if (r || !reclaiming)
+		return;
+
+	r = cow_pmd_reclaim_step(pool->pmd, COW_RECLAIM_STEP_CHUNKS, &more);
+	if (r) {
+		cow_pool_metadata_failed(pool, "cow_pmd_reclaim_step", r);
+		return;
+	}
+	if (more)
+		cow_io_wake(pool);
+}
+
+static void do_worker(struct work_struct *ws)
+{
+	struct cow_pool *pool = container_of(ws, struct cow_pool, worker);
+
+	process_prepared_mappings(pool);
+	process_deferred_bios(pool);
+	process_commit(pool);
+	process_reclaim(pool);
+}
+
+static void do_periodic_commit(struct work_struct *ws)
+{
+	struct cow_pool *pool = container_of(to_delayed_work(ws),
+					     struct cow_pool, periodic_commit);
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	pool->commit_requested = true;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	cow_io_wake(pool);
+	queue_delayed_work(pool->wq, &pool->periodic_commit, COW_COMMIT_PERIOD);
+}
+
+/* Queued too long for data space: fail those bios from now on. */
+static void do_no_space_timeout(struct work_struct *ws)
+{
+	struct cow_pool *pool = container_of(to_delayed_work(ws),
+					     struct cow_pool, no_space_timeout);
+	struct bio_list bios;
+	unsigned long flags;
+	struct bio *bio;
+
+	if (pool->mode != COW_MODE_OUT_OF_DATA_SPACE)
+		return;
+	DMWARN("pool out of data space for %u s: failing queued writes",
+	       cow_no_space_timeout_secs);
+	pool->pf.error_if_no_space = true;
+	bio_list_init(&bios);
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_merge(&bios, &pool->retry_on_resume);
+	bio_list_init(&pool->retry_on_resume);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	while ((bio = bio_list_pop(&bios))) {
+		bio->bi_status = BLK_STS_NOSPC;
+		bio_endio(bio);
+	}
+}
+
+void cow_io_retry_no_space(struct cow_pool *pool)
+{
+	unsigned long flags;
+
+	cancel_delayed_work(&pool->no_space_timeout);
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_merge(&pool->deferred_bios, &pool->retry_on_resume);
+	bio_list_init(&pool->retry_on_resume);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	cow_io_wake(pool);
+}
+
+void cow_io_requeue_no_space(struct cow_pool *pool, struct cow_vol *vol)
+{
+	struct bio_list keep, requeue;
+	unsigned long flags;
+	struct bio *bio;
+
+	bio_list_init(&keep);
+	bio_list_init(&requeue);
+	spin_lock_irqsave(&pool->lock, flags);
+	while ((bio = bio_list_pop(&pool->retry_on_resume))) {
+		struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
+
+		bio_list_add(ctx->vol == vol ? &requeue : &keep, bio);
+	}
+	bio_list_merge(&pool->retry_on_resume, &keep);
+	spin_unlock_irqrestore(&pool->lock, flags);
+
+	while ((bio = bio_list_pop(&requeue))) {
+		bio->bi_status = BLK_STS_DM_REQUEUE;
+		bio_endio(bio);
+	}
+}
+
+void cow_io_quiesce(struct cow_pool *pool)
+{
+	cancel_delayed_work_sync(&pool->periodic_commit);
+	flush_workqueue(pool->wq);
+}
+
+void cow_io_resume(struct cow_pool *pool)
+{
+	queue_delayed_work(pool->wq, &pool->periodic_commit, COW_COMMIT_PERIOD);
+	cow_io_wake(pool);
+}
+
+/*----------------------------------------------------------------*/
+
+int cow_io_init(struct cow_pool *pool)
+{
+	unsigned int i;
+
+	spin_lock_init(&pool->lock);
+	bio_list_init(&pool->deferred_bios);
+	bio_list_init(&pool->flush_bios);
+	bio_list_init(&pool->flush_completions);
+	bio_list_init(&pool->retry_on_resume);
+	INIT_LIST_HEAD(&pool->prepared_mappings);
+	INIT_LIST_HEAD(&pool->active_volumes);
+	for (i = 0; i < COW_CELL_BUCKETS; i++)
+		INIT_HLIST_HEAD(&pool->cells[i]);
+	INIT_WORK(&pool->worker, do_worker);
+	INIT_DELAYED_WORK(&pool->periodic_commit, do_periodic_commit);
+	INIT_DELAYED_WORK(&pool->no_space_timeout, do_no_space_timeout);
+
+	pool->wq = alloc_ordered_workqueue("dm-" DM_MSG_PREFIX, WQ_MEM_RECLAIM);
+	if (!pool->wq)
+		return -ENOMEM;
+
+	pool->copier = dm_kcopyd_client_create(NULL);
+	if (IS_ERR(pool->copier)) {
+		destroy_workqueue(pool->wq);
+		return PTR_ERR(pool->copier);
+	}
+	return 0;
+}
+
+void cow_io_exit(struct cow_pool *pool)
+{
+	cancel_delayed_work_sync(&pool->periodic_commit);
+	cancel_delayed_work_sync(&pool->no_space_timeout);
+	flush_workqueue(pool->wq);
+	dm_kcopyd_client_destroy(pool->copier);
+	destroy_workqueue(pool->wq);
+}
+
+int cow_io_module_init(void)
+{
+	mapping_cache = KMEM_CACHE(cow_mapping, 0);
+	if (!mapping_cache)
+		return -ENOMEM;
+	cell_cache = KMEM_CACHE(cow_cell, 0);
+	if (!cell_cache) {
+		kmem_cache_destroy(mapping_cache);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cow_io_module_exit(void)
+{
+	kmem_cache_destroy(cell_cache);
+	kmem_cache_destroy(mapping_cache);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * dm-cowtree: state shared by the pool target, the volume target and the
+ * I/O path.  The metadata core (core/cow-metadata.h) owns every on-disk
+ * decision; nothing here touches a btree or a space map.
+ */
+#ifndef DM_COWTREE_H
+#define DM_COWTREE_H
+
+#include "cow-metadata.h"
+
+#include <linux/bio.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#define DM_MSG_PREFIX "cowtree"
+
+#define COW_COMMIT_PERIOD (HZ)
+#define COW_RECLAIM_STEP_CHUNKS 4096u
+#define COW_CELL_BUCKETS 1024u
+
+enum cow_pool_mode {
+	COW_MODE_WRITE,		/* metadata may be changed */
+	COW_MODE_OUT_OF_DATA_SPACE, /* writes needing a chunk wait or fail */
+	COW_MODE_READ_ONLY,	/* metadata frozen; provisioning fails */
+	COW_MODE_FAIL,		/* every I/O fails */
+};
+
+struct cow_pool_features {
+	enum cow_pool_mode mode;	/* requested: WRITE or READ_ONLY */
+	bool zero_new_chunks;
+	bool discard_enabled;
+	bool discard_passdown;
+	bool error_if_no_space;
+};
+
+/*
+ * A chunk being provisioned or unshared: bios for it wait here until the
+ * new mapping is in the metadata.
+ */
+struct cow_cell {
+	struct hlist_node node;
+	struct cow_vol *vol;
+	u64 vchunk;
+	struct bio_list waiters;
+};
+
+/* Shared by the pool target (every table load) and the active volumes. */
+struct cow_pool {
+	struct list_head list;		/* in the global pool table */
+	struct mapped_device *pool_md;
+	struct block_device *md_bdev;
+	struct block_device *data_bdev;
+	struct dm_target *ti;		/* the pool target of the live table */
+	unsigned int refs;		/* pool targets + volumes, under table lock */
+
+	struct cow_block_manager *bm;
+	struct cow_pool_metadata *pmd;
+	u32 chunk_sectors;
+	unsigned int chunk_shift;
+	u64 low_water_chunks;
+	bool low_water_triggered;
+
+	struct cow_pool_features pf;	/* as set by the live table */
+	enum cow_pool_mode mode;
+
+	struct workqueue_struct *wq;
+	struct work_struct worker;
+	struct delayed_work periodic_commit;
+	struct delayed_work no_space_timeout;
+	struct dm_kcopyd_client *copier;
+
+	spinlock_t lock;		/* protects everything below */
+	struct bio_list deferred_bios;	/* need the worker */
+	struct bio_list flush_bios;	/* issue after the next commit */
+	struct bio_list flush_completions; /* end after the next commit */
+	struct bio_list retry_on_resume; /* out of data space */
+	struct list_head prepared_mappings; /* data written; insert mapping */
+	struct list_head active_volumes;
+	struct hlist_head cells[COW_CELL_BUCKETS];
+	bool commit_requested;
+	bool suspended;
+};
+
+/* One active cowtree volume target. */
+struct cow_vol {
+	struct list_head list;		/* in pool->active_volumes */
+	struct cow_pool *pool;
+	struct dm_dev *pool_dev;
+	struct cow_volume *cvol;	/* core handle */
+	u64 id;
+	bool suspended;
+};
+
+/* Per-bio data of the volume target. */
+struct cow_bio_ctx {
+	struct cow_vol *vol;
+	bio_end_io_t *saved_end_io;
+	struct cow_mapping *mapping;
+};
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-pool.c */
+
+int cow_pool_target_init(void);
+void cow_pool_target_exit(void);
+
+/* Find the pool behind a pool device and take a reference, or NULL. */
+struct cow_pool *cow_pool_get_by_md(struct mapped_device *md);
+void cow_pool_put(struct cow_pool *pool);
+
+/*
+ * Report a failed metadata operation: abort the transaction, set
+ * needs_check and drop the pool to read-only (or fail) mode.
+ */
+void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r);
+void cow_pool_set_mode(struct cow_pool *pool, enum cow_pool_mode mode);
+void cow_pool_check_low_water(struct cow_pool *pool);
+const char *cow_pool_mode_name(enum cow_pool_mode mode);
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-io.c */
+
+int cow_io_module_init(void);
+void cow_io_module_exit(void);
+int cow_io_init(struct cow_pool *pool);
+void cow_io_exit(struct cow_pool *pool);
+void cow_io_wake(struct cow_pool *pool);
+/* Commit now (data device flushed first).  Called from the worker only. */
+int cow_io_commit(struct cow_pool *pool);
+/* Stop periodic work and drain the worker (pool postsuspend). */
+void cow_io_quiesce(struct cow_pool *pool);
+void cow_io_resume(struct cow_pool *pool);
+/* Requeue bios that waited for data space (after a resize). */
+void cow_io_retry_no_space(struct cow_pool *pool);
+/* Give @vol's bios waiting for data space back to dm for requeueing. */
+void cow_io_requeue_no_space(struct cow_pool *pool, struct cow_vol *vol);
+
+int cow_volume_map(struct dm_target *ti, struct bio *bio);
+
+/* Seconds writes wait for data space before failing (module parameter). */
+extern unsigned int cow_no_space_timeout_secs;
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-volume.c */
+
+int cow_volume_target_init(void);
+void cow_volume_target_exit(void);
+
+#endif

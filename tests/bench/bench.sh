@@ -1,0 +1,218 @@
+# Benchmark guest script: every target in ONE boot, on the same brd devices.
+# Prints "BENCH-JSON <target> <workload> <extra>" followed by fio's JSON
+# (one line), and "BENCH-VALUE <target> <metric> <value>" for non-fio
+# figures.  tests/bench/report.py turns the console log into the results.
+# timeout: 3000
+# mem: 3072
+
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	VOL_MIB=16 RUNTIME=1 SNAP_COUNTS="1 3" LAT_REPS=3 DEL_MIB=8
+else
+	VOL_MIB=${BENCH_VOL_MIB:-256} RUNTIME=${BENCH_RUNTIME:-5}
+	SNAP_COUNTS="1 10 100" LAT_REPS=20 DEL_MIB=256
+fi
+DATA_MIB=$((VOL_MIB * 3 + 64))
+[ $DATA_MIB -lt $((DEL_MIB * 2 + 64)) ] && DATA_MIB=$((DEL_MIB * 2 + 64))
+VOL_SECT=$((VOL_MIB * 2048))
+dmesg -n 1
+
+brd_load 3 $DATA_MIB
+DATA=/dev/ram0 META=/dev/ram1 COWSTORE=/dev/ram2
+DATA_SECT=$(blockdev --getsz $DATA)
+load_cowtree
+log "bench: kernel $(uname -r), volume ${VOL_MIB} MiB, runtime ${RUNTIME}s, quick=$QUICK"
+echo "BENCH-VALUE env kernel $(uname -r)"
+echo "BENCH-VALUE env volume_mib $VOL_MIB"
+
+# fio_run TARGET WORKLOAD DEV ARGS...: one fio job, JSON on one line.
+fio_run() {
+	t=$1 w=$2 dev=$3
+	shift 3
+	fio --name="$w" --filename="$dev" --ioengine=libaio --direct=1 \
+		--output-format=json "$@" > /tmp/fio.json 2>/tmp/fio.err ||
+		{ cat /tmp/fio.err; die "fio $t $w failed"; }
+	echo "BENCH-JSON $t $w $(tr -d '\n' < /tmp/fio.json)"
+}
+
+timed() { fio_args="--time_based --runtime=$RUNTIME --size=${VOL_MIB}M"; }
+timed
+
+# The standard set on a provisioned device (written once first).
+standard_workloads() {
+	t=$1 dev=$2
+	fio_run "$t" prep "$dev" --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+	for qd in 1 16; do
+		fio_run "$t" randwrite-4k-qd$qd "$dev" --rw=randwrite --bs=4k --iodepth=$qd $fio_args
+		fio_run "$t" randread-4k-qd$qd "$dev" --rw=randread --bs=4k --iodepth=$qd $fio_args
+		fio_run "$t" seqwrite-1M-qd$qd "$dev" --rw=write --bs=1M --iodepth=$qd $fio_args
+		fio_run "$t" seqread-1M-qd$qd "$dev" --rw=read --bs=1M --iodepth=$qd $fio_args
+	done
+}
+
+# One 4 KiB write at the start of every chunk: each write breaks sharing.
+first_write() { # TARGET WORKLOAD DEV CHUNK_KIB
+	if [ "$4" -gt 4 ]; then
+		fio_run "$1" "$2" "$3" --rw=write:$(($4 - 4))k --bs=4k --iodepth=16 --size=${VOL_MIB}M
+	else
+		fio_run "$1" "$2" "$3" --rw=write --bs=4k --iodepth=16 --size=${VOL_MIB}M
+	fi
+}
+
+wipe() { dd if=/dev/zero of=$1 bs=4096 count=1 conv=fsync 2>/dev/null; }
+
+#---------------------------------------------------------------- targets
+
+thin_up() { # BLOCK_SECTORS
+	wipe $META
+	dmsetup create bpool --table "0 $DATA_SECT thin-pool $META $DATA $1 0" || die "thin-pool"
+	dmsetup message bpool 0 "create_thin 0"
+	dmsetup create bvol --table "0 $VOL_SECT thin /dev/mapper/bpool 0" || die "thin"
+	NSNAP=0
+}
+thin_snap() {
+	NSNAP=$((NSNAP + 1))
+	dmsetup suspend bvol && dmsetup message bpool 0 "create_snap $NSNAP 0" && dmsetup resume bvol
+}
+thin_down() { dmsetup remove bvol; dmsetup remove bpool; }
+
+cow_up() { # CHUNK_SECTORS
+	wipe $META
+	dmsetup create bpool --table "0 $DATA_SECT cowtree-pool $META $DATA $1 0" || die "cowtree-pool"
+	dmsetup message bpool 0 "create 0 bench"
+	dmsetup create bvol --table "0 $VOL_SECT cowtree /dev/mapper/bpool 0" || die "cowtree"
+	NSNAP=0
+}
+cow_snap() {
+	NSNAP=$((NSNAP + 1))
+	dmsetup suspend bvol && dmsetup message bpool 0 "snapshot $NSNAP 0 s$NSNAP" && dmsetup resume bvol
+}
+cow_down() { dmsetup remove bvol; dmsetup remove bpool; }
+
+linear_up() { dmsetup create bvol --table "0 $VOL_SECT linear $DATA 0"; }
+linear_down() { dmsetup remove bvol; }
+
+# dm-snapshot: origin on DATA, each snapshot's exception store a slice of COWSTORE.
+snap_up() { NSNAP=0; SNAP_CHUNK=$1; dmsetup create bvol --table "0 $VOL_SECT snapshot-origin $DATA"; }
+snap_snap() {
+	slice=$(( $(blockdev --getsz $COWSTORE) / 4 ))
+	dmsetup suspend bvol
+	dmsetup create bcow$NSNAP --table "0 $slice linear $COWSTORE $((NSNAP * slice))"
+	dmsetup create bsnap$NSNAP --table "0 $VOL_SECT snapshot $DATA /dev/mapper/bcow$NSNAP P $SNAP_CHUNK"
+	dmsetup resume bvol
+	NSNAP=$((NSNAP + 1))
+}
+snap_down() {
+	dmsetup remove bvol
+	i=0
+	while [ $i -lt $NSNAP ]; do
+		dmsetup remove bsnap$i; dmsetup remove bcow$i; wipe $COWSTORE
+		i=$((i + 1))
+	done
+}
+
+#---------------------------------------------------------------- standard set
+
+log "bench: raw device"
+standard_workloads raw $DATA
+log "bench: dm-linear"
+linear_up; standard_workloads linear /dev/mapper/bvol; linear_down
+for bs in 128 2048; do
+	log "bench: dm-thin ${bs} sectors"
+	thin_up $bs; standard_workloads thin$((bs / 2))k /dev/mapper/bvol; thin_down
+done
+for cs in 8 128 2048; do
+	log "bench: cowtree ${cs} sectors"
+	cow_up $cs; standard_workloads cow$((cs / 2))k /dev/mapper/bvol
+	st=$(dmsetup status bpool | cut -d' ' -f5)
+	vs=$(dmsetup status bvol | cut -d' ' -f4)
+	echo "BENCH-VALUE cow$((cs / 2))k meta_used_blocks ${st%/*}"
+	echo "BENCH-VALUE cow$((cs / 2))k mapped_chunks $vs"
+	cow_down
+done
+thin_up 128
+fio_run thin64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+st=$(dmsetup status bpool)
+echo "BENCH-VALUE thin64k meta_used_blocks $(echo $st | cut -d' ' -f5 | cut -d/ -f1)"
+echo "BENCH-VALUE thin64k mapped_chunks $(echo $st | cut -d' ' -f6 | cut -d/ -f1)"
+thin_down
+
+#---------------------------------------------------------------- first write after N snapshots
+
+for n in $SNAP_COUNTS; do
+	for spec in thin:128 cow:8 cow:128 cow:2048; do
+		kind=${spec%:*} cs=${spec#*:}
+		# chunk-size sweep only for one snapshot; the scaling test at 64 KiB
+		[ $n != 1 ] && [ $cs != 128 ] && continue
+		t=$kind$((cs / 2))k
+		log "bench: $t first write after $n snapshots"
+		${kind}_up $cs
+		fio_run $t prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+		i=0
+		while [ $i -lt $n ]; do ${kind}_snap >/dev/null || die "snapshot $i"; i=$((i + 1)); done
+		first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
+		${kind}_down
+	done
+done
+for n in 1 4; do
+	[ "$QUICK" = 1 ] && [ $n = 4 ] && continue
+	for cs in 8 128; do
+		t=snap$((cs / 2))k
+		log "bench: $t first write after $n snapshots"
+		snap_up $cs
+		fio_run $t prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+		i=0
+		while [ $i -lt $n ]; do snap_snap; i=$((i + 1)); done
+		first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
+		snap_down
+	done
+done
+# dm-linear doing the same writes, for the ratio.
+linear_up
+for cs in 8 128 2048; do
+	first_write linear firstwrite-pattern$((cs / 2))k /dev/mapper/bvol $((cs / 2))
+done
+linear_down
+
+#---------------------------------------------------------------- snapshot create latency
+
+for kind in thin cow; do
+	${kind}_up 128
+	fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+	i=0
+	while [ $i -lt $LAT_REPS ]; do
+		us=$(cowtime sh -c "dmsetup suspend bvol && dmsetup message bpool 0 '$( [ $kind = thin ] && echo "create_snap $((i + 1)) 0" || echo "snapshot $((i + 1)) 0 s$i")' && dmsetup resume bvol")
+		echo "BENCH-VALUE ${kind}64k snapshot_create_us $us"
+		i=$((i + 1))
+	done
+	${kind}_down
+done
+
+#---------------------------------------------------------------- delete latency
+
+DEL_SECT=$((DEL_MIB * 2048))
+for kind in thin cow; do
+	${kind}_up 128
+	dmsetup remove bvol
+	dmsetup create bvol --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 0"
+	fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${DEL_MIB}M
+	${kind}_snap
+	dmsetup create bsnap --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 1"
+	fio_run ${kind}64k prep-snap /dev/mapper/bsnap --rw=write --bs=1M --iodepth=16 --size=${DEL_MIB}M
+	dmsetup remove bsnap
+	used_before=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
+	if [ $kind = thin ]; then
+		us=$(cowtime dmsetup message bpool 0 "delete 1")
+		back=$us
+	else
+		us=$(cowtime dmsetup message bpool 0 "delete 1")
+		back=$(cowtime sh -c 'while [ "$(dmsetup status bpool | cut -d" " -f12)" != 0 ]; do usleep 20000; done')
+		back=$((back + us))
+	fi
+	used_after=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
+	echo "BENCH-VALUE ${kind}64k delete_message_us $us"
+	echo "BENCH-VALUE ${kind}64k delete_space_back_us $back"
+	echo "BENCH-VALUE ${kind}64k delete_freed_chunks $((used_before - used_after))"
+	${kind}_down
+done
+log "bench: done"

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Turn a benchmark console log (tests/bench/bench.sh) into results.
+
+Writes DIR/results.json, DIR/results.md, gnuplot data and PNG plots.
+Every ratio compares figures from the same guest boot.
+
+    report.py LOG... -o DIR     (several logs: the median of the repeats)
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+
+def parse_log(path):
+    fio, values, env = {}, {}, {}
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("BENCH-JSON "):
+                _, target, workload, payload = line.split(" ", 3)
+                try:
+                    job = json.loads(payload)["jobs"][0]
+                except (ValueError, KeyError, IndexError):
+                    print(f"report: unparsable fio output for {target} {workload}",
+                          file=sys.stderr)
+                    continue
+                iops = job["read"]["iops"] + job["write"]["iops"]
+                bw = job["read"]["bw"] + job["write"]["bw"]
+                side = job["write"] if job["write"]["iops"] else job["read"]
+                lat = side.get("clat_ns", {}).get("mean", 0) / 1000.0
+                fio[(target, workload)] = {"iops": iops, "bw_kib": bw, "clat_us": lat}
+            elif line.startswith("BENCH-VALUE "):
+                parts = line.split(" ", 3)
+                if len(parts) < 4:
+                    continue
+                _, target, metric, value = parts
+                if target == "env":
+                    env[metric] = value
+                    continue
+                try:
+                    values.setdefault((target, metric), []).append(float(value))
+                except ValueError:
+                    pass
+    return fio, values, env
+
+
+def median_runs(runs):
+    """Median across repeats of each fio figure and each value list."""
+    fio, values = {}, {}
+    keys = set().union(*(r[0].keys() for r in runs))
+    for k in keys:
+        samples = [r[0][k] for r in runs if k in r[0]]
+        fio[k] = {m: statistics.median(s[m] for s in samples) for m in samples[0]}
+    vkeys = set().union(*(r[1].keys() for r in runs))
+    for k in vkeys:
+        values[k] = [v for r in runs for v in r[1].get(k, [])]
+    return fio, values
+
+
+def pct(vals, p):
+    s = sorted(vals)
+    return s[min(len(s) - 1, int(round(p / 100.0 * (len(s) - 1))))]
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a and b else None
+
+
+def build(fio, values, env):
+    res = {"env": env, "workloads": [], "snapshot_scaling": [], "values": {}, "goals": []}
+    workloads = sorted({w for (_, w) in fio if not w.startswith("prep")})
+    for w in workloads:
+        lin = fio.get(("linear", w), {}).get("iops")
+        thin = fio.get(("thin64k", w), {}).get("iops")
+        for (t, w2), f in sorted(fio.items()):
+            if w2 != w:
+                continue
+            ref_lin = lin
+            if w.startswith("firstwrite-snap"):
+                chunk = t.lstrip("cowthinsap")
+                ref_lin = fio.get(("linear", "firstwrite-pattern" + chunk), {}).get("iops")
+            res["workloads"].append({
+                "target": t, "workload": w, "iops": round(f["iops"], 1),
+                "bw_kib": round(f["bw_kib"]), "clat_us": round(f["clat_us"], 1),
+                "vs_linear": ratio(f["iops"], ref_lin), "vs_thin64k": ratio(f["iops"], thin)})
+    for (t, m), v in sorted(values.items()):
+        entry = {"n": len(v), "median": statistics.median(v)}
+        if len(v) > 1:
+            entry["p99"] = pct(v, 99)
+            entry["first_half_median"] = statistics.median(v[: len(v) // 2])
+            entry["second_half_median"] = statistics.median(v[len(v) // 2:])
+        res["values"][f"{t}.{m}"] = entry
+    for t in ("cow4k", "cow64k", "cow1024k", "thin64k"):
+        mb, mc = values.get((t, "meta_used_blocks")), values.get((t, "mapped_chunks"))
+        if mb and mc and mc[0]:
+            res["values"][f"{t}.metadata_bytes_per_chunk"] = {
+                "n": 1, "median": round(mb[0] * 4096 / mc[0], 2)}
+    return res
+
+
+def goal(res, name, value, target, ok):
+    res["goals"].append({"goal": name, "measured": value, "target": target,
+                         "met": bool(ok) if value is not None else None})
+
+
+def evaluate(res, fio, values):
+    def iops(t, w):
+        return fio.get((t, w), {}).get("iops")
+
+    v = ratio(iops("cow4k", "randwrite-4k-qd16"), iops("linear", "randwrite-4k-qd16"))
+    goal(res, "4k randwrite provisioned vs dm-linear (cow 4k, qd16)", v, ">= 0.90", v and v >= 0.9)
+    v = ratio(iops("cow64k", "randwrite-4k-qd16"), iops("thin64k", "randwrite-4k-qd16"))
+    goal(res, "4k randwrite provisioned vs dm-thin (64k, qd16)", v, ">= 1.0", v and v >= 1.0)
+    v = ratio(iops("cow64k", "firstwrite-snap1"), iops("thin64k", "firstwrite-snap1"))
+    goal(res, "first write after snapshot vs dm-thin (64k)", v, ">= 1.5", v and v >= 1.5)
+    counts = sorted(int(w[len("firstwrite-snap"):]) for (t, w) in fio
+                    if t == "cow64k" and w.startswith("firstwrite-snap"))
+    if counts:
+        v = ratio(iops("cow64k", f"firstwrite-snap{counts[-1]}"), iops("cow64k", "firstwrite-snap1"))
+        goal(res, f"IOPS after {counts[-1]} snapshots vs after 1 (cow 64k)", v, ">= 0.9", v and v >= 0.9)
+    v = ratio(iops("cow64k", "firstwrite-snap4"), iops("snap64k", "firstwrite-snap4"))
+    goal(res, "first write with 4 snapshots vs dm-snapshot (64k)", v, ">= 5", v and v >= 5)
+    v = ratio(iops("cow64k", "seqwrite-1M-qd16"), iops("linear", "seqwrite-1M-qd16"))
+    goal(res, "1M sequential write vs dm-linear (cow 64k)", v, ">= 0.95", v and v >= 0.95)
+    v = ratio(iops("cow64k", "seqread-1M-qd16"), iops("linear", "seqread-1M-qd16"))
+    goal(res, "1M sequential read vs dm-linear (cow 64k)", v, ">= 0.95", v and v >= 0.95)
+    c, t = values.get(("cow64k", "snapshot_create_us")), values.get(("thin64k", "snapshot_create_us"))
+    if c and t:
+        v = ratio(statistics.median(c), statistics.median(t))
+        goal(res, "snapshot create median vs dm-thin", v, "<= 1.0", v <= 1.0)
+        half = len(c) // 2
+        if half:
+            v = ratio(statistics.median(c[half:]), statistics.median(c[:half]))
+            goal(res, "snapshot create: later/earlier median (flatness)", v, "<= 1.2", v <= 1.2)
+    d = values.get(("cow64k", "delete_message_us"))
+    if d:
+        v = round(statistics.median(d) / 1000.0, 2)
+        goal(res, "delete message latency (ms)", v, "<= 10", v <= 10)
+
+
+def write_markdown(res, path):
+    with open(path, "w") as f:
+        env = res["env"]
+        f.write(f"# dm-cowtree benchmark\n\nKernel {env.get('kernel', '?')}, accelerator "
+                f"{env.get('accel', '?')}, volume {env.get('volume_mib', '?')} MiB, "
+                f"repeats {env.get('repeats', 1)} (median).\n\n")
+        f.write("## Goals\n\n| goal | measured | target | met |\n|---|---|---|---|\n")
+        for g in res["goals"]:
+            f.write(f"| {g['goal']} | {g['measured']} | {g['target']} | "
+                    f"{'yes' if g['met'] else ('n/a' if g['met'] is None else 'no')} |\n")
+        f.write("\n## fio (IOPS; ratios from the same boot)\n\n"
+                "| workload | target | IOPS | MiB/s | clat µs | ×linear | ×thin64k |\n"
+                "|---|---|---|---|---|---|---|\n")
+        for w in res["workloads"]:
+            f.write(f"| {w['workload']} | {w['target']} | {w['iops']} | "
+                    f"{w['bw_kib'] / 1024:.1f} | {w['clat_us']} | {w['vs_linear']} | "
+                    f"{w['vs_thin64k']} |\n")
+        f.write("\n## Other figures\n\n| figure | median | p99 | n |\n|---|---|---|---|\n")
+        for k, v in sorted(res["values"].items()):
+            f.write(f"| {k} | {v['median']} | {v.get('p99', '')} | {v['n']} |\n")
+
+
+def plot(res, outdir):
+    fw = {}
+    for w in res["workloads"]:
+        if w["workload"].startswith("firstwrite-snap"):
+            n = int(w["workload"][len("firstwrite-snap"):])
+            fw.setdefault(w["target"], {})[n] = w["iops"]
+    scaling = os.path.join(outdir, "snapshots.dat")
+    with open(scaling, "w") as f:
+        for t, pts in sorted(fw.items()):
+            f.write(f"# {t}\n")
+            for n, v in sorted(pts.items()):
+                f.write(f"{n} {v}\n")
+            f.write("\n\n")
+    chunks = os.path.join(outdir, "chunks.dat")
+    with open(chunks, "w") as f:
+        for t, pts in sorted(fw.items()):
+            if 1 in pts:
+                f.write(f"\"{t}\" {pts[1]}\n")
+    names = sorted(fw)
+    script = (
+        "set terminal png size 900,560\n"
+        f"set output '{outdir}/snapshots.png'\n"
+        "set title 'First write after N snapshots (4 KiB, qd16)'\n"
+        "set xlabel 'snapshots of the origin'\nset ylabel 'IOPS'\nset logscale x\n"
+        "set key outside\n"
+        "plot " + ", ".join(f"'{scaling}' index {i} with linespoints title '{t}'"
+                            for i, t in enumerate(names)) + "\n"
+        "unset logscale x\n"
+        f"set output '{outdir}/first-write-by-chunk.png'\n"
+        "set title 'First write after one snapshot, by target and chunk size'\n"
+        "set style data histograms\nset style fill solid\nset xlabel ''\n"
+        f"plot '{chunks}' using 2:xtic(1) title 'IOPS'\n")
+    if names:
+        subprocess.run(["gnuplot"], input=script, text=True, check=False)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("logs", nargs="+")
+    ap.add_argument("-o", "--outdir", required=True)
+    ap.add_argument("--accel", default="tcg")
+    args = ap.parse_args()
+    runs = [parse_log(p) for p in args.logs]
+    fio, values = median_runs(runs)
+    env = runs[0][2]
+    env["accel"] = args.accel
+    env["repeats"] = len(runs)
+    res = build(fio, values, env)
+    evaluate(res, fio, values)
+    os.makedirs(args.outdir, exist_ok=True)
+    with open(os.path.join(args.outdir, "results.json"), "w") as f:
+        json.dump(res, f, indent=1, sort_keys=True)
+    write_markdown(res, os.path.join(args.outdir, "results.md"))
+    plot(res, args.outdir)
+    if not res["workloads"]:
+        print("report: no fio results in the log", file=sys.stderr)
+        return 1
+    print(f"report: {len(res['workloads'])} fio results, {len(res['values'])} figures "
+          f"-> {args.outdir}/results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

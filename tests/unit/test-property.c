@@ -1,0 +1,640 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Property test: long random sequences of volume operations against a
+ * simple in-memory model, checked after every operation, at every commit,
+ * and after every reopen (where the independent checker also runs).
+ *
+ * Besides "lookups return what the model says", the model checks the two
+ * safety properties the target relies on:
+ *  - a lookup that says "not shared" names a chunk no other live volume
+ *    and no held snapshot maps (so it may be overwritten in place);
+ *  - a newly allocated chunk is mapped by nothing in the current state nor
+ *    in the last committed one (so a crash never exposes a reused chunk).
+ */
+#include "cow-test.h"
+#include "cow-test-pool.h"
+
+#define NV 12		/* volume ids 1..NV */
+#define NC 1024		/* model slots per volume */
+#define ND 3000		/* data chunks: small, so allocation wraps */
+#define MD 4096		/* metadata blocks */
+#define STRIDE 37	/* vchunk = slot * STRIDE: spread keys out */
+
+struct model {
+	bool live[NV + 1];
+	u32 map[NV + 1][NC];	/* dchunk + 1, 0 = unmapped */
+	u16 live_refs[ND];
+	bool held;
+	u16 held_refs[ND];
+	u64 user_txn;
+};
+
+struct prop {
+	struct test_pool tp;
+	struct model m, committed;
+	struct cow_volume *h[NV + 1];
+	u64 seed;
+	unsigned long ops[32];
+	unsigned long nr_ops;
+};
+
+static struct prop *P;
+
+/*----------------------------------------------------------------*/
+
+static void model_map(struct model *m, u64 id, u32 slot, u32 d1)
+{
+	u32 old = m->map[id][slot];
+
+	if (old)
+		m->live_refs[old - 1]--;
+	m->map[id][slot] = d1;
+	if (d1)
+		m->live_refs[d1 - 1]++;
+}
+
+static void model_drop_volume(struct model *m, u64 id)
+{
+	u32 s;
+
+	for (s = 0; s < NC; s++)
+		model_map(m, id, s, 0);
+	m->live[id] = false;
+}
+
+static void model_hold(struct model *m)
+{
+	memcpy(m->held_refs, m->live_refs, sizeof(m->held_refs));
+	m->held = true;
+}
+
+static u64 rnd(u64 n)
+{
+	return n ? tp_rand(&P->seed) % n : 0;
+}
+
+static u64 pick_live(void)
+{
+	u64 i, start = 1 + rnd(NV);
+
+	for (i = 0; i < NV; i++) {
+		u64 id = 1 + (start + i - 1) % NV;
+
+		if (P->m.live[id])
+			return id;
+	}
+	return 0;
+}
+
+static u64 pick_free(void)
+{
+	u64 i, start = 1 + rnd(NV);
+
+	for (i = 0; i < NV; i++) {
+		u64 id = 1 + (start + i - 1) % NV;
+
+		if (!P->m.live[id])
+			return id;
+	}
+	return 0;
+}
+
+/*----------------------------------------------------------------
+ * Verification
+ *--------------------------------------------------------------*/
+
+static void verify_slot(u64 id, u32 slot)
+{
+	struct cow_lookup_result lr;
+	u32 d1 = P->m.map[id][slot];
+	int r;
+
+	/* The non-blocking path must agree whenever it can answer. */
+	r = cow_volume_lookup(P->h[id], (u64)slot * STRIDE, false, &lr);
+	if (r == -EWOULDBLOCK)
+		r = cow_volume_lookup(P->h[id], (u64)slot * STRIDE, true, &lr);
+	if (!d1) {
+		CHECK_MSG(r == -ENODATA, "vol %llu slot %u: expected unmapped, got %d",
+			  (unsigned long long)id, slot, r);
+		return;
+	}
+	CHECK_MSG(!r, "vol %llu slot %u: lookup failed %d", (unsigned long long)id,
+		  slot, r);
+	CHECK_MSG(lr.dchunk == d1 - 1, "vol %llu slot %u: chunk %llu, model %u",
+		  (unsigned long long)id, slot, (unsigned long long)lr.dchunk,
+		  d1 - 1);
+	if (!lr.shared)
+		CHECK_MSG(P->m.live_refs[d1 - 1] == 1 &&
+			  (!P->m.held || !P->m.held_refs[d1 - 1]),
+			  "vol %llu slot %u: chunk %u said exclusive but has %u live, %u held refs",
+			  (unsigned long long)id, slot, d1 - 1,
+			  P->m.live_refs[d1 - 1], P->m.held_refs[d1 - 1]);
+}
+
+/* Walk the whole volume with find_mapped_range and compare. */
+static void verify_volume(u64 id)
+{
+	u64 vb, ve, db, begin = 0, n = 0, expect = 0, k;
+	bool shared;
+	u32 s;
+	int r;
+
+	for (s = 0; s < NC; s++)
+		expect += !!P->m.map[id][s];
+	CHECK_OK(cow_volume_get_mapped_count(P->h[id], &n));
+	CHECK_MSG(n == expect, "vol %llu maps %llu, model %llu",
+		  (unsigned long long)id, (unsigned long long)n,
+		  (unsigned long long)expect);
+	n = 0;
+	for (;;) {
+		r = cow_volume_find_mapped_range(P->h[id], begin, (u64)NC * STRIDE,
+						 &vb, &ve, &db, &shared);
+		if (r == -ENODATA)
+			break;
+		CHECK_OK(r);
+		for (k = vb; k < ve; k++) {
+			CHECK_MSG(k % STRIDE == 0 && P->m.map[id][k / STRIDE] ==
+				  db + (k - vb) + 1,
+				  "vol %llu: %llu maps to %llu, model %u",
+				  (unsigned long long)id, (unsigned long long)k,
+				  (unsigned long long)(db + k - vb),
+				  P->m.map[id][k / STRIDE]);
+			n++;
+		}
+		begin = ve;
+	}
+	CHECK_EQ(n, expect);
+}
+
+static void verify_all(void)
+{
+	u64 id;
+
+	for (id = 1; id <= NV; id++)
+		if (P->m.live[id])
+			verify_volume(id);
+}
+
+static int count_volumes(void *context, const struct cow_volume_info *info)
+{
+	u64 *n = context;
+
+	CHECK(info->id >= 1 && info->id <= NV && P->m.live[info->id]);
+	(*n)++;
+	return 0;
+}
+
+static void verify_volume_list(void)
+{
+	u64 n = 0, expect = 0, id;
+
+	for (id = 1; id <= NV; id++)
+		expect += P->m.live[id];
+	CHECK_OK(cow_pmd_for_each_volume(P->tp.pmd, count_volumes, &n));
+	CHECK_EQ(n, expect);
+}
+
+/*----------------------------------------------------------------
+ * Handles
+ *--------------------------------------------------------------*/
+
+static void open_handle(u64 id)
+{
+	CHECK_OK(cow_pmd_open_volume(P->tp.pmd, id, &P->h[id]));
+}
+
+static void close_handle(u64 id)
+{
+	if (P->h[id])
+		cow_pmd_close_volume(P->h[id]);
+	P->h[id] = NULL;
+}
+
+static void reopen_handles(void)
+{
+	u64 id;
+
+	for (id = 1; id <= NV; id++) {
+		close_handle(id);
+		if (P->m.live[id])
+			open_handle(id);
+	}
+}
+
+/*----------------------------------------------------------------
+ * Operations
+ *--------------------------------------------------------------*/
+
+static void check_fresh_chunk(u64 d)
+{
+	CHECK(d < ND);
+	CHECK_MSG(!P->m.live_refs[d] && !(P->m.held && P->m.held_refs[d]),
+		  "allocated chunk %llu is still mapped", (unsigned long long)d);
+	CHECK_MSG(!P->committed.live_refs[d] &&
+		  !(P->committed.held && P->committed.held_refs[d]),
+		  "allocated chunk %llu is mapped by the last commit",
+		  (unsigned long long)d);
+}
+
+static void op_commit(void);
+static void op_reclaim(void);
+
+/* Write one slot as the target would: allocate unless exclusive. */
+static void write_slot(u64 id, u32 slot)
+{
+	struct cow_lookup_result lr;
+	u64 d;
+	int r;
+
+	r = cow_volume_lookup(P->h[id], (u64)slot * STRIDE, true, &lr);
+	if (!r && !lr.shared) {
+		verify_slot(id, slot);
+		return;		/* overwrite in place */
+	}
+	CHECK(!r || r == -ENODATA);
+	r = cow_volume_alloc_chunk(P->h[id], &d);
+	if (r == -ENOSPC) {
+		op_commit();
+		r = cow_volume_alloc_chunk(P->h[id], &d);
+		if (r == -ENOSPC)
+			return;
+	}
+	CHECK_OK(r);
+	check_fresh_chunk(d);
+	CHECK_OK(cow_volume_insert(P->h[id], (u64)slot * STRIDE, d));
+	model_map(&P->m, id, slot, (u32)d + 1);
+	verify_slot(id, slot);
+}
+
+static void op_write(void)
+{
+	u64 id = pick_live();
+
+	if (id)
+		write_slot(id, (u32)rnd(NC));
+}
+
+static void op_burst(void)
+{
+	u64 id = pick_live();
+	u32 s, start = (u32)rnd(NC), n = 16 + (u32)rnd(200);
+
+	for (s = start; id && s < start + n && s < NC; s++)
+		write_slot(id, s);
+}
+
+static void freed_cb(void *context, u64 b, u64 e)
+{
+	u64 d;
+
+	(void)context;
+	CHECK(b < e && e <= ND);
+	for (d = b; d < e; d++)
+		CHECK_MSG(!P->m.live_refs[d] && !(P->m.held && P->m.held_refs[d]),
+			  "chunk %llu reported freed but still mapped",
+			  (unsigned long long)d);
+}
+
+static void op_remove(void)
+{
+	u64 id = pick_live();
+	u32 b = (u32)rnd(NC), e = b + 1 + (u32)rnd(rnd(2) ? 8 : 300), s;
+
+	if (!id)
+		return;
+	e = min_t(u32, e, NC);
+	for (s = b; s < e; s++)
+		model_map(&P->m, id, s, 0);
+	CHECK_OK(cow_volume_remove_range(P->h[id], (u64)b * STRIDE,
+					 (u64)(e - 1) * STRIDE + 1, freed_cb, NULL));
+	verify_slot(id, b);
+	verify_slot(id, e - 1);
+}
+
+/*
+ * Exhaust the data device, free chunks by a removal in this transaction,
+ * and check none of them comes back before the commit.
+ */
+static void op_fill(void)
+{
+	u64 id = pick_live(), *held, d, n = 0, i;
+	int r;
+
+	if (!id)
+		return;
+	op_commit();
+	held = calloc(ND, sizeof(*held));
+	CHECK(held);
+	while ((r = cow_volume_alloc_chunk(P->h[id], &d)) == 0) {
+		check_fresh_chunk(d);
+		CHECK(n < ND);
+		held[n++] = d;
+	}
+	CHECK_EQ(r, -ENOSPC);
+	for (i = 0; i < 4; i++)
+		op_remove();
+	op_reclaim();
+	r = cow_volume_alloc_chunk(P->h[id], &d);
+	if (getenv("DBG"))
+		fprintf(stderr, "fill: n=%llu r=%d d=%llu crefs=%u\n", (unsigned long long)n, r, (unsigned long long)d, r ? 0 : P->committed.live_refs[d]);
+	if (!r) {
+		check_fresh_chunk(d);
+		held[n++] = d;
+	} else {
+		CHECK_EQ(r, -ENOSPC);
+	}
+	for (i = 0; i < n; i++)
+		CHECK_OK(cow_volume_free_unused_chunk(P->h[id], held[i]));
+	free(held);
+}
+
+static void op_create(void)
+{
+	u64 id = pick_free();
+
+	if (!id)
+		return;
+	CHECK_OK(cow_pmd_create_volume(P->tp.pmd, id, "v"));
+	P->m.live[id] = true;
+	open_handle(id);
+	CHECK_EQ(cow_pmd_create_volume(P->tp.pmd, id, "again"), -EEXIST);
+}
+
+static void op_snapshot(void)
+{
+	struct cow_snapshot_request req[3];
+	unsigned int nr = 1 + (unsigned int)rnd(3), i, k = 0;
+	u64 id, s;
+
+	for (i = 0; i < nr; i++)
+		req[i].origin_id = pick_live();
+	for (i = 0; i < nr; i++) {
+		id = pick_free();
+		if (!id || !req[i].origin_id)
+			break;
+		req[k].origin_id = req[i].origin_id;
+		req[k].new_id = id;
+		req[k].name = "snap";
+		P->m.live[id] = true;	/* reserve the id for this batch */
+		k++;
+	}
+	for (i = 0; i < k; i++)
+		P->m.live[req[i].new_id] = false;
+	if (!k)
+		return;
+	CHECK_OK(cow_pmd_snapshot(P->tp.pmd, req, k));
+	for (i = 0; i < k; i++) {
+		P->m.live[req[i].new_id] = true;
+		for (s = 0; s < NC; s++)
+			model_map(&P->m, req[i].new_id, (u32)s,
+				  P->m.map[req[i].origin_id][s]);
+		open_handle(req[i].new_id);
+	}
+	for (i = 0; i < k; i++) {
+		verify_slot(req[i].new_id, (u32)rnd(NC));
+		verify_slot(req[i].origin_id, (u32)rnd(NC));
+	}
+}
+
+static void op_delete(void)
+{
+	u64 id = pick_live();
+
+	if (!id)
+		return;
+	CHECK_EQ(cow_pmd_delete_volume(P->tp.pmd, id), -EBUSY);
+	close_handle(id);
+	CHECK_OK(cow_pmd_delete_volume(P->tp.pmd, id));
+	model_drop_volume(&P->m, id);
+	CHECK_EQ(cow_pmd_open_volume(P->tp.pmd, id, &P->h[id]), -ENOENT);
+	P->h[id] = NULL;
+}
+
+static void op_reclaim(void)
+{
+	bool more;
+	unsigned int budget = 1 + (unsigned int)rnd(rnd(4) ? 64 : 5000);
+
+	CHECK_OK(cow_pmd_reclaim_step(P->tp.pmd, budget, &more));
+}
+
+static void op_rollback(void)
+{
+	u64 id = pick_live(), snap = pick_live(), s;
+
+	if (!id || !snap || id == snap)
+		return;
+	CHECK_EQ(cow_pmd_rollback(P->tp.pmd, id, snap), -EBUSY);
+	cow_volume_set_quiesced(P->h[id], true);
+	CHECK_OK(cow_pmd_rollback(P->tp.pmd, id, snap));
+	cow_volume_set_quiesced(P->h[id], false);
+	for (s = 0; s < NC; s++)
+		model_map(&P->m, id, (u32)s, P->m.map[snap][s]);
+	verify_slot(id, (u32)rnd(NC));
+}
+
+static void op_commit(void)
+{
+	u64 id = pick_live();
+
+	CHECK_OK(cow_pmd_commit(P->tp.pmd));
+	CHECK(!cow_pmd_changed_this_transaction(P->tp.pmd));
+	memcpy(&P->committed, &P->m, sizeof(P->m));
+	if (id)
+		verify_volume(id);
+}
+
+static void op_abort(void)
+{
+	u64 id;
+
+	CHECK_OK(cow_pmd_abort(P->tp.pmd));
+	memcpy(&P->m, &P->committed, sizeof(P->m));
+	/* Handles of volumes that vanished must say so. */
+	for (id = 1; id <= NV; id++) {
+		struct cow_lookup_result lr;
+
+		if (P->h[id] && !P->m.live[id])
+			CHECK_EQ(cow_volume_lookup(P->h[id], 0, true, &lr), -ENODEV);
+	}
+	reopen_handles();
+	id = pick_live();
+	if (id)
+		verify_volume(id);
+}
+
+static void op_reopen(void)
+{
+	u64 id;
+
+	for (id = 1; id <= NV; id++)
+		close_handle(id);
+	tp_reopen(&P->tp, 64 + (unsigned int)rnd(512));
+	memcpy(&P->m, &P->committed, sizeof(P->m));
+	tp_check(P->tp.bm);
+	reopen_handles();
+	verify_all();
+	verify_volume_list();
+}
+
+static void op_hold(void)
+{
+	u64 held;
+
+	if (P->m.held) {
+		CHECK_EQ(cow_pmd_reserve_metadata_snap(P->tp.pmd), -EBUSY);
+		CHECK_OK(cow_pmd_release_metadata_snap(P->tp.pmd));
+		P->m.held = false;
+		CHECK_OK(cow_pmd_get_held_root(P->tp.pmd, &held));
+		CHECK_EQ(held, 0);
+	} else {
+		CHECK_OK(cow_pmd_reserve_metadata_snap(P->tp.pmd));
+		model_hold(&P->m);
+		CHECK_OK(cow_pmd_get_held_root(P->tp.pmd, &held));
+		CHECK(held != 0);
+	}
+}
+
+struct delta_ctx {
+	u64 a, b, next;
+};
+
+static int delta_cb(void *context, u64 vb, u64 ve, enum cow_delta_kind kind)
+{
+	struct delta_ctx *dc = context;
+	u64 k;
+
+	CHECK(vb >= dc->next && vb < ve);
+	dc->next = ve;
+	for (k = vb; k < ve; k++) {
+		u32 x, y;
+
+		CHECK(k % STRIDE == 0);
+		x = P->m.map[dc->a][k / STRIDE];
+		y = P->m.map[dc->b][k / STRIDE];
+		CHECK(x != y);
+		CHECK_EQ(kind, !y ? COW_DELTA_LEFT_ONLY : !x ? COW_DELTA_RIGHT_ONLY :
+			 COW_DELTA_DIFFERENT);
+		/* Mark as reported. */
+		P->m.map[dc->a][k / STRIDE] |= 0x80000000u;
+	}
+	return 0;
+}
+
+static void op_delta(void)
+{
+	struct delta_ctx dc = { .a = pick_live(), .b = pick_live(), .next = 0 };
+	u32 s, x, y;
+
+	if (!dc.a || !dc.b)
+		return;
+	CHECK_OK(cow_pmd_delta(P->tp.pmd, dc.a, dc.b, delta_cb, &dc));
+	for (s = 0; s < NC; s++) {
+		x = P->m.map[dc.a][s];
+		y = P->m.map[dc.b][s];
+		if (x & 0x80000000u) {
+			P->m.map[dc.a][s] = x & 0x7fffffffu;
+			continue;
+		}
+		CHECK_MSG(x == y, "delta missed slot %u (%u vs %u)", s, x, y);
+	}
+}
+
+static void op_misc(void)
+{
+	u64 id = pick_live(), t;
+	struct cow_volume_info info;
+
+	CHECK_OK(cow_pmd_get_transaction_id(P->tp.pmd, &t));
+	CHECK_EQ(t, P->m.user_txn);
+	CHECK_EQ(cow_pmd_set_transaction_id(P->tp.pmd, t + 1, t + 2), -EINVAL);
+	CHECK_OK(cow_pmd_set_transaction_id(P->tp.pmd, t, t + 1));
+	P->m.user_txn = t + 1;
+	if (id) {
+		CHECK_OK(cow_pmd_set_name(P->tp.pmd, id, "renamed"));
+		CHECK_OK(cow_pmd_get_volume_info(P->tp.pmd, id, &info));
+		CHECK(!strcmp(info.name, "renamed"));
+		CHECK_EQ(info.id, id);
+	}
+}
+
+/*----------------------------------------------------------------*/
+
+struct op {
+	unsigned int weight;
+	void (*fn)(void);
+	const char *name;
+};
+
+static const struct op ops[] = {
+	{ 400, op_write, "write" },
+	{ 8, op_burst, "burst" },
+	{ 70, op_remove, "remove" },
+	{ 30, op_create, "create" },
+	{ 30, op_snapshot, "snapshot" },
+	{ 25, op_delete, "delete" },
+	{ 60, op_reclaim, "reclaim" },
+	{ 10, op_rollback, "rollback" },
+	{ 60, op_commit, "commit" },
+	{ 10, op_abort, "abort" },
+	{ 2, op_reopen, "reopen" },
+	{ 8, op_hold, "hold" },
+	{ 8, op_delta, "delta" },
+	{ 10, op_misc, "misc" },
+	{ 2, op_fill, "fill" },
+};
+
+static void run_ops(unsigned long n)
+{
+	unsigned int total = 0, i, x;
+	unsigned long k;
+
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		total += ops[i].weight;
+	for (k = 0; k < n; k++) {
+		x = (unsigned int)rnd(total);
+		for (i = 0; x >= ops[i].weight; i++)
+			x -= ops[i].weight;
+		ops[i].fn();
+		P->ops[i]++;
+		P->nr_ops++;
+	}
+}
+
+static void property_run(u64 seed, unsigned long n)
+{
+	u64 id;
+	unsigned int i;
+
+	P = calloc(1, sizeof(*P));
+	CHECK(P);
+	P->seed = seed | 1;
+	cow_log_quiet = true;
+	tp_create(&P->tp, MD, ND, 512);
+	op_commit();
+	run_ops(n);
+	op_commit();
+	op_reopen();
+	for (id = 1; id <= NV; id++)
+		close_handle(id);
+	tp_destroy(&P->tp);
+	if (cow_test_verbose)
+		for (i = 0; i < ARRAY_SIZE(ops); i++)
+			printf("  %-9s %lu\n", ops[i].name, P->ops[i]);
+	printf("  property: %lu operations\n", P->nr_ops);
+	cow_log_quiet = false;
+	free(P);
+	P = NULL;
+}
+
+COW_TEST(property_random_operations)
+{
+	unsigned long n = 100000 * cow_test_scale(), done = 0, chunk = 25000;
+	u64 seed = cow_test_seed();
+
+	/* Several pools, so early states (empty trees) get exercised too. */
+	while (done < n) {
+		property_run(seed + done, min_t(unsigned long, chunk, n - done));
+		done += chunk;
+	}
+}

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Volume API tests: the contract of cow-metadata.h, case by case.
+ */
+#include "cow-test.h"
+#include "cow-test-pool.h"
+
+static u64 map_new(struct cow_volume *v, u64 vchunk)
+{
+	u64 d;
+
+	CHECK_OK(cow_volume_alloc_chunk(v, &d));
+	CHECK_OK(cow_volume_insert(v, vchunk, d));
+	return d;
+}
+
+COW_TEST(volume_basic_map_commit_reopen)
+{
+	struct test_pool tp;
+	struct cow_volume *v;
+	struct cow_lookup_result lr;
+	u64 d[100], i, n;
+
+	tp_create(&tp, 1024, 10000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < 100; i++)
+		d[i] = map_new(v, i * 3);
+	for (i = 0; i < 100; i++) {
+		CHECK_OK(cow_volume_lookup(v, i * 3, true, &lr));
+		CHECK_EQ(lr.dchunk, d[i]);
+		CHECK(!lr.shared);
+		CHECK_EQ(cow_volume_lookup(v, i * 3 + 1, true, &lr), -ENODATA);
+	}
+	CHECK_OK(cow_volume_get_mapped_count(v, &n));
+	CHECK_EQ(n, 100);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	cow_pmd_close_volume(v);
+	tp_check(tp.bm);
+	tp_reopen(&tp, 256);
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	/* Cold cache: the non-blocking lookup would need I/O. */
+	CHECK_EQ(cow_volume_lookup(v, 0, false, &lr), -EWOULDBLOCK);
+	for (i = 0; i < 100; i++) {
+		CHECK_OK(cow_volume_lookup(v, i * 3, true, &lr));
+		CHECK_OK(cow_volume_lookup(v, i * 3, false, &lr));
+		CHECK_EQ(lr.dchunk, d[i]);
+	}
+	cow_pmd_close_volume(v);
+	tp_destroy(&tp);
+}
+
+COW_TEST(volume_open_checks_and_read_only)
+{
+	struct cow_pmd_open_args args = { .chunk_sectors = 64 };
+	struct cow_pool_metadata *pmd;
+	struct test_pool tp;
+	struct cow_block_manager *bm;
+	struct cow_disk *d;
+	bool unformatted;
+	u64 n;
+
+	CHECK_OK(cow_disk_mem_create(256, &d));
+	CHECK_OK(cow_cache_bm_create(d, 64, &bm));
+	CHECK_OK(cow_pmd_is_unformatted(bm, &unformatted));
+	CHECK(unformatted);
+	cow_log_quiet = true;
+	CHECK_EQ(cow_pmd_format(bm, 7, 100), -EINVAL);
+	CHECK_EQ(cow_pmd_open(bm, &args, &pmd), -EILSEQ);
+	CHECK_OK(cow_pmd_format(bm, 128, 100));
+	CHECK_OK(cow_pmd_is_unformatted(bm, &unformatted));
+	CHECK(!unformatted);
+	/* Chunk size mismatch and a shrunken data device are refused. */
+	CHECK_EQ(cow_pmd_open(bm, &args, &pmd), -EINVAL);
+	args.chunk_sectors = 128;
+	args.nr_data_chunks = 50;
+	CHECK_EQ(cow_pmd_open(bm, &args, &pmd), -EINVAL);
+	/* A bigger data device grows the pool. */
+	args.nr_data_chunks = 300;
+	CHECK_OK(cow_pmd_open(bm, &args, &pmd));
+	CHECK_OK(cow_pmd_get_nr_data_chunks(pmd, &n));
+	CHECK_EQ(n, 300);
+	CHECK_EQ(cow_pmd_chunk_sectors(pmd), 128);
+	cow_pmd_close(pmd);
+	/* Read-only: everything that writes says -EPERM. */
+	args.read_only = true;
+	CHECK_OK(cow_pmd_open(bm, &args, &pmd));
+	CHECK_EQ(cow_pmd_create_volume(pmd, 1, "x"), -EPERM);
+	CHECK_EQ(cow_pmd_set_transaction_id(pmd, 0, 1), -EPERM);
+	cow_pmd_close(pmd);
+	cow_log_quiet = false;
+	cow_bm_destroy(bm);
+	(void)tp;
+}
+
+COW_TEST(volume_contract_errors)
+{
+	struct cow_snapshot_request req[2] = {
+		{ .new_id = 2, .origin_id = 1, .name = "a" },
+		{ .new_id = 1, .origin_id = 1, .name = "b" },
+	};
+	struct cow_volume_info info;
+	struct test_pool tp;
+	struct cow_volume *v;
+	char longname[80];
+
+	cow_log_quiet = true;
+	tp_create(&tp, 512, 1000, 64);
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	CHECK_EQ(cow_pmd_create_volume(tp.pmd, 1, longname), -EINVAL);
+	CHECK_EQ(cow_pmd_create_volume(tp.pmd, COW_MAX_VOLUME_ID + 1, "x"), -EINVAL);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_EQ(cow_pmd_create_volume(tp.pmd, 1, "one"), -EEXIST);
+	/* A snapshot batch with one bad request creates nothing. */
+	CHECK_EQ(cow_pmd_snapshot(tp.pmd, req, 2), -EEXIST);
+	CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 2, &info), -ENOENT);
+	req[1].new_id = 3;
+	req[1].origin_id = 9;
+	CHECK_EQ(cow_pmd_snapshot(tp.pmd, req, 2), -ENOENT);
+	CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 2, &info), -ENOENT);
+	req[1].origin_id = 1;
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, req, 2));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 3, &info));
+	CHECK_EQ(info.origin_id, 1);
+	CHECK(!strcmp(info.name, "b"));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.origin_id, COW_NO_ORIGIN);
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	CHECK_EQ(cow_pmd_delete_volume(tp.pmd, 1), -EBUSY);
+	CHECK_EQ(cow_pmd_rollback(tp.pmd, 1, 2), -EBUSY);
+	CHECK_EQ(cow_pmd_delete_volume(tp.pmd, 77), -ENOENT);
+	CHECK_EQ(cow_pmd_rollback(tp.pmd, 2, 77), -ENOENT);
+	CHECK_OK(cow_pmd_set_size(tp.pmd, 1, 12345));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.size_sectors, 12345);
+	CHECK_EQ(cow_volume_get_highest_mapped(v, &info.id), -ENODATA);
+	CHECK_EQ(cow_pmd_release_metadata_snap(tp.pmd), -EINVAL);
+	CHECK_EQ(cow_pmd_resize_data(tp.pmd, 10), -EINVAL);
+	CHECK_EQ(cow_pmd_resize_metadata(tp.pmd, 100000), -EINVAL);
+	CHECK_OK(cow_pmd_resize_data(tp.pmd, 2000));
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	tp_destroy(&tp);
+	cow_log_quiet = false;
+}
+
+COW_TEST(volume_needs_check_is_immediate)
+{
+	struct test_pool tp;
+
+	tp_create(&tp, 256, 100, 64);
+	CHECK(!cow_pmd_needs_check(tp.pmd));
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "uncommitted"));
+	CHECK_OK(cow_pmd_set_needs_check(tp.pmd));
+	CHECK(cow_pmd_needs_check(tp.pmd));
+	/* Reopen without commit: the flag is there, the volume is not. */
+	tp_reopen(&tp, 64);
+	CHECK(cow_pmd_needs_check(tp.pmd));
+	{
+		struct cow_volume_info info;
+
+		CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 1, &info), -ENOENT);
+	}
+	CHECK_OK(cow_pmd_clear_needs_check(tp.pmd));
+	tp_reopen(&tp, 64);
+	CHECK(!cow_pmd_needs_check(tp.pmd));
+	tp_check(tp.bm);
+	tp_destroy(&tp);
+}
+
+COW_TEST(volume_metadata_enospc_then_abort)
+{
+	struct test_pool tp;
+	struct cow_volume *v;
+	u64 d, i, free_blocks;
+	int r = 0;
+
+	cow_log_quiet = true;
+	tp_create(&tp, 96, 100000, 64);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < 100000 && !r; i++) {
+		r = cow_volume_alloc_chunk(v, &d);
+		if (!r)
+			r = cow_volume_insert(v, i * 1000, d);
+	}
+	CHECK_EQ(r, -ENOSPC);
+	/* Refused before starting: the transaction is intact. */
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	CHECK_OK(cow_pmd_abort(tp.pmd));
+	CHECK_OK(cow_volume_remove_range(v, 0, 500000000, NULL, NULL));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	CHECK_OK(cow_pmd_get_free_metadata_blocks(tp.pmd, &free_blocks));
+	CHECK(free_blocks > 0);
+	CHECK_OK(cow_volume_alloc_chunk(v, &d));
+	CHECK_OK(cow_volume_insert(v, 1, d));
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	/* Growing the metadata device makes room again. */
+	tp_destroy(&tp);
+	cow_log_quiet = false;
+}
+
+struct freed_log {
+	u64 n;
+};
+
+static void count_freed(void *context, u64 b, u64 e)
+{
+	((struct freed_log *)context)->n += e - b;
+}
+
+COW_TEST(volume_sharing_delete_reclaim_rollback)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct test_pool tp;
+	struct cow_volume *v, *s;
+	struct cow_lookup_result lr;
+	struct freed_log fl = { 0 };
+	u64 i, d, n, free1, free2;
+	bool more;
+
+	tp_create(&tp, 1024, 20000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < 3000; i++)
+		map_new(v, i);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	for (i = 0; i < 3000; i += 500) {
+		CHECK_OK(cow_volume_lookup(v, i, true, &lr));
+		CHECK(lr.shared);
+	}
+	/* Break sharing of one chunk; the snapshot keeps the old one. */
+	d = map_new(v, 10);
+	CHECK_OK(cow_volume_lookup(v, 10, true, &lr));
+	CHECK(!lr.shared);
+	CHECK_EQ(lr.dchunk, d);
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 2, &s));
+	CHECK_OK(cow_volume_lookup(s, 10, true, &lr));
+	CHECK(lr.dchunk != d);
+	/* Removing shared mappings frees nothing. */
+	CHECK_OK(cow_volume_remove_range(v, 100, 200, count_freed, &fl));
+	CHECK_EQ(fl.n, 0);
+	CHECK_OK(cow_volume_get_mapped_count(v, &n));
+	CHECK_EQ(n, 2900);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	/* Delete the snapshot: its exclusive chunks come back via reclaim. */
+	cow_pmd_close_volume(s);
+	CHECK_OK(cow_pmd_get_free_data_chunks(tp.pmd, &free1));
+	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 2));
+	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &n));
+	CHECK_EQ(n, 3000);
+	do {
+		CHECK_OK(cow_pmd_reclaim_step(tp.pmd, 7, &more));
+		CHECK_OK(cow_pmd_commit(tp.pmd));
+	} while (more);
+	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &n));
+	CHECK_EQ(n, 0);
+	CHECK_OK(cow_pmd_get_free_data_chunks(tp.pmd, &free2));
+	CHECK_EQ(free2, free1 + 101);	/* 100..199 and the old chunk 10 */
+	tp_check(tp.bm);
+	/* Rollback to a fresh snapshot, then check contents. */
+	req.new_id = 3;
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	map_new(v, 5000);
+	cow_volume_set_quiesced(v, true);
+	CHECK_OK(cow_pmd_rollback(tp.pmd, 1, 3));
+	cow_volume_set_quiesced(v, false);
+	CHECK_EQ(cow_volume_lookup(v, 5000, true, &lr), -ENODATA);
+	CHECK_OK(cow_volume_lookup(v, 10, true, &lr));
+	CHECK(lr.shared);
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	tp_destroy(&tp);
+}
+
+struct dl {
+	u64 n, kinds[3];
+};
+
+static int delta_count(void *context, u64 b, u64 e, enum cow_delta_kind kind)
+{
+	struct dl *dl = context;
+
+	dl->n++;
+	dl->kinds[kind] += e - b;
+	return 0;
+}
+
+COW_TEST(volume_delta_and_ranges)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct test_pool tp;
+	struct cow_volume *v;
+	struct dl dl = { 0 };
+	u64 i, vb, ve, db, reads;
+	bool shared;
+
+	tp_create(&tp, 1024, 50000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < 20000; i++)
+		map_new(v, i);
+	/* Sequential writes got sequential chunks: one run. */
+	CHECK_OK(cow_volume_find_mapped_range(v, 0, 30000, &vb, &ve, &db, &shared));
+	CHECK_EQ(vb, 0);
+	CHECK_EQ(ve, 20000);
+	CHECK(!shared);
+	CHECK_OK(cow_volume_get_highest_mapped(v, &i));
+	CHECK_EQ(i, 19999);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	reads = cow_cache_bm_disk(tp.bm)->nr_reads;
+	CHECK_OK(cow_pmd_delta(tp.pmd, 1, 2, delta_count, &dl));
+	CHECK_EQ(dl.n, 0);
+	for (i = 1000; i < 1100; i++)
+		map_new(v, i);
+	map_new(v, 25000);
+	CHECK_OK(cow_volume_remove_range(v, 5000, 5010, NULL, NULL));
+	CHECK_OK(cow_pmd_delta(tp.pmd, 1, 2, delta_count, &dl));
+	CHECK_EQ(dl.n, 3);
+	CHECK_EQ(dl.kinds[COW_DELTA_DIFFERENT], 100);
+	CHECK_EQ(dl.kinds[COW_DELTA_LEFT_ONLY], 1);
+	CHECK_EQ(dl.kinds[COW_DELTA_RIGHT_ONLY], 10);
+	(void)reads;
+	cow_pmd_close_volume(v);
+	tp_destroy(&tp);
+}
+
+COW_TEST(volume_metadata_bytes_per_chunk)
+{
+	struct test_pool tp;
+	struct cow_volume *v;
+	u64 i, nr, fr, seed = cow_test_seed() | 1, n = 100000, d;
+
+	tp_create(&tp, 16384, 4000000, 1024);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < n; i++) {
+		CHECK_OK(cow_volume_alloc_chunk(v, &d));
+		CHECK_OK(cow_volume_insert(v, tp_rand(&seed) % (1ULL << 32), d));
+	}
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	CHECK_OK(cow_pmd_get_nr_metadata_blocks(tp.pmd, &nr));
+	CHECK_OK(cow_pmd_get_free_metadata_blocks(tp.pmd, &fr));
+	printf("  %llu random chunks: %llu metadata blocks, %.1f bytes per mapped chunk\n",
+	       (unsigned long long)n, (unsigned long long)(nr - fr),
+	       (double)(nr - fr) * 4096 / n);
+	tp_check(tp.bm);
+	tp_destroy(&tp);
+}
+
+COW_TEST(volume_resize_metadata_and_data)
+{
+	struct cow_block_manager *bm;
+	struct cow_pool_metadata *pmd;
+	struct cow_disk *small, *big;
+	struct cow_volume *v;
+	u64 i, d, n, before;
+	u8 *p, *q;
+	int r = 0;
+
+	cow_log_quiet = true;
+	CHECK_OK(cow_disk_mem_create(96, &small));
+	CHECK_OK(cow_cache_bm_create(small, 64, &bm));
+	CHECK_OK(cow_pmd_format(bm, 8, 100000));
+	/* The same metadata on a device four times as big. */
+	CHECK_OK(cow_disk_mem_create(384, &big));
+	for (i = 0; i < 96; i++) {
+		p = cow_disk_mem_block(small, i, false);
+		q = cow_disk_mem_block(big, i, true);
+		if (p)
+			memcpy(q, p, COW_METADATA_BLOCK_SIZE);
+	}
+	cow_bm_destroy(bm);
+	CHECK_OK(cow_cache_bm_create(big, 64, &bm));
+	pmd = tp_open(bm);
+	CHECK_OK(cow_pmd_create_volume(pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(pmd, 1, &v));
+	for (i = 0; !r; i++) {
+		r = cow_volume_alloc_chunk(v, &d);
+		if (!r)
+			r = cow_volume_insert(v, i * 300, d);
+	}
+	CHECK_EQ(r, -ENOSPC);
+	n = i - 1;
+	CHECK(n > 1000 && n < 100000);
+	CHECK_OK(cow_pmd_get_free_data_chunks(pmd, &before));
+	/* Both spaces grow; allocation goes on. */
+	CHECK_OK(cow_pmd_resize_metadata(pmd, 384));
+	CHECK_OK(cow_pmd_resize_data(pmd, 200000));
+	CHECK_OK(cow_pmd_get_nr_metadata_blocks(pmd, &d));
+	CHECK_EQ(d, 384);
+	CHECK_OK(cow_pmd_commit(pmd));
+	for (i = n; i < n + 20000; i++) {
+		CHECK_OK(cow_volume_alloc_chunk(v, &d));
+		CHECK_OK(cow_volume_insert(v, i * 300, d));
+	}
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_commit(pmd));
+	cow_pmd_close(pmd);
+	tp_check(bm);
+	pmd = tp_open(bm);
+	CHECK_OK(cow_pmd_open_volume(pmd, 1, &v));
+	CHECK_OK(cow_volume_get_mapped_count(v, &d));
+	CHECK_EQ(d, n + 20000);
+	cow_pmd_close_volume(v);
+	cow_pmd_close(pmd);
+	cow_bm_destroy(bm);
+	cow_log_quiet = false;
+	(void)before;
+}

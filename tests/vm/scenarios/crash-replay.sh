@@ -1,0 +1,130 @@
+# Crash consistency by log replay: the pool's metadata and data devices sit
+# on one dm-log-writes device, so the log holds every write in completion
+# order.  The workload marks the log after each step it saw durable
+# (fsync returned).  Then the log is replayed to every flush/FUA point;
+# at each, on a throw-away snapshot of the replayed device, the pool must
+# activate, and every step that completed before the point must read back
+# exactly.  (A step still in flight at the point is not checked.)
+# timeout: 2400
+# mem: 1536
+
+POINTS_MIN=${REPLAY_POINTS_MIN:-200}
+load_cowtree
+brd_load 4 160
+BACK=/dev/ram0 LOG=/dev/ram1 REPLAY=/dev/ram2 COWSTORE=/dev/ram3
+SZ=$(blockdev --getsz $BACK)
+META_SECT=32768			# 16 MiB
+DATA_SECT=163840		# 80 MiB
+VOL_SECT=65536			# 32 MiB volumes
+MiB=1048576
+
+dd if=/dev/zero of=$BACK bs=1M count=1 2>/dev/null
+dmsetup create logw --table "0 $SZ log-writes $BACK $LOG" || die "log-writes"
+stack_up() { # DEV: meta and data as slices of DEV
+	dmsetup create rmeta --table "0 $META_SECT linear $1 0" || die "meta slice"
+	dmsetup create rdata --table "0 $DATA_SECT linear $1 $META_SECT" || die "data slice"
+}
+stack_up /dev/mapper/logw
+
+mark() { dmsetup message logw 0 mark "$1" || die "mark $1"; }
+
+#---------------------------------------------------------------- workload
+# Step K writes (tag, gen) into a region; the expected state after step K
+# is the list of "region tag gen" lines in /tmp/state.K.
+: > /tmp/state.0
+STEP=0
+step_done() { # region tag gen: record and mark
+	STEP=$((STEP + 1))
+	{ grep -v "^$1 " /tmp/state.$((STEP - 1)) || true; echo "$1 $2 $3"; } > /tmp/state.$STEP
+	mark "step$STEP"
+}
+region_off() { echo $(($1 * 2 * MiB)); }
+
+pool_create pool /dev/mapper/rmeta /dev/mapper/rdata 128
+msg pool create 1 origin
+vol_activate pool 1 origin $VOL_SECT
+mark "setup"
+
+pat_write /dev/mapper/origin --tag 1 --gen 1 --offset 0 --length 4M --fsync
+step_done "1:0" 1 1
+step_done "1:1" 1 1
+
+snapshot pool 2 1 snap
+step_done "2:0" 1 1
+step_done "2:1" 1 1
+
+pat_write /dev/mapper/origin --tag 1 --gen 2 --offset 0 --length 2M --fsync
+step_done "1:0" 1 2
+
+vol_activate pool 2 snap $VOL_SECT
+pat_write /dev/mapper/snap --tag 2 --gen 3 --offset $(region_off 1) --length 2M --fsync
+step_done "2:1" 2 3
+
+i=0
+while [ $i -lt 24 ]; do
+	r=$((2 + i % 6)) g=$((10 + i))
+	pat_write /dev/mapper/origin --tag 1 --gen $g --offset $(region_off $r) --length 2M \
+		--stride 3 --fsync
+	step_done "1:$r" 1 $g
+	if [ $i = 12 ]; then
+		vol_deactivate snap
+		msg pool delete 2
+		grep -v '^2:' /tmp/state.$STEP > /tmp/state.tmp
+		STEP=$((STEP + 1)); mv /tmp/state.tmp /tmp/state.$STEP; mark "step$STEP"
+	fi
+	i=$((i + 1))
+done
+vol_deactivate origin
+pool_remove pool
+dmsetup remove rmeta
+dmsetup remove rdata
+dmsetup remove logw
+log "workload done: $STEP steps"
+
+#---------------------------------------------------------------- replay
+replay-log --log $LOG --points > /tmp/points || die "reading the log"
+npoints=$(wc -l < /tmp/points)
+log "log has $npoints flush/FUA/mark points"
+[ $npoints -ge $POINTS_MIN ] || die "only $npoints replay points (want >= $POINTS_MIN)"
+
+dd if=/dev/zero of=$REPLAY bs=1M count=1 2>/dev/null
+prev=0 checked=0 state=0 setup=0
+while read -r point name; do
+	replay-log --log $LOG --replay $REPLAY --from $prev --to $point || die "replay to $point"
+	prev=$point
+	case $name in
+	setup) setup=1 ;;
+	step*) state=${name#step} ;;
+	esac
+	[ $setup = 1 ] || continue	# before the pool existed: nothing to check
+
+	dmsetup create rsnap --table "0 $SZ snapshot $REPLAY $COWSTORE N 8" || die "snapshot at $point"
+	stack_up /dev/mapper/rsnap
+	dmsetup create pool --table "0 $DATA_SECT cowtree-pool /dev/mapper/rmeta /dev/mapper/rdata 128 16" ||
+		die "pool does not activate at replay point $point (after step $state)"
+	while read -r region tag gen; do
+		# The step in flight at this point may have changed this region.
+		if [ -e /tmp/state.$((state + 1)) ] &&
+		   ! grep -qx "$region $tag $gen" /tmp/state.$((state + 1)); then
+			continue
+		fi
+		id=${region%:*} r=${region#*:}
+		dev=v$id
+		[ -b /dev/mapper/$dev ] || dmsetup create $dev --table "0 $VOL_SECT cowtree /dev/mapper/pool $id" ||
+			die "volume $id missing at point $point (step $state)"
+		stride=1
+		[ $r -ge 2 ] && stride=3
+		cowpattern verify /dev/mapper/$dev --tag $tag --gen $gen --offset $(region_off $r) \
+			--length 2M --stride $stride --quiet ||
+			die "point $point (after step $state): volume $id region $r is not gen $gen"
+	done < /tmp/state.$state
+	for d in v1 v2; do [ -b /dev/mapper/$d ] && dmsetup remove $d; done
+	dmsetup remove pool
+	dmsetup remove rmeta
+	dmsetup remove rdata
+	dmsetup remove rsnap
+	dd if=/dev/zero of=$COWSTORE bs=4k count=1 2>/dev/null
+	checked=$((checked + 1))
+done < /tmp/points
+log "checked $checked replay points"
+[ $checked -ge $POINTS_MIN ] || die "only $checked points checked"

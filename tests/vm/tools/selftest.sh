@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Host-side tests of cowpattern on a plain file.  Last line:
+# "unit: N passed, N failed".
+#
+#   selftest.sh [PATH-TO-COWPATTERN]
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cp=${1:-$here/../build/guest-bin/cowpattern}
+[[ -x $cp ]] || { echo "selftest: no $cp (run make)" >&2; echo "unit: 0 passed, 1 failed"; exit 1; }
+cp=$(cd "$(dirname "$cp")" && pwd)/$(basename "$cp")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+passed=0 failed=0
+
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; sed 's/^/    /' out | head -20; failed=$((failed + 1)); }
+
+# ok NAME CMD...: CMD exits 0.
+ok() {
+	local name=$1
+	shift
+	if "$@" > out 2>&1; then pass "$name"; else fail "$name (rc=$?)"; fi
+}
+
+# bad NAME RC REGEX CMD...: CMD exits RC and its output matches REGEX.
+bad() {
+	local name=$1 want=$2 re=$3 rc
+	shift 3
+	"$@" > out 2>&1
+	rc=$?
+	if ((rc != want)); then
+		fail "$name (rc=$rc, want $want)"
+	elif ! grep -qE -- "$re" out; then
+		fail "$name (output does not match /$re/)"
+	else
+		pass "$name"
+	fi
+}
+
+poke() { # poke FILE OFFSET BYTE-IN-OCTAL
+	printf "\\$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+truncate -s 4M img
+
+ok write-verify-ok sh -c "'$cp' write img --tag 7 --gen 1 && '$cp' verify img --tag 7 --gen 1"
+grep -q '1024 blocks ok' out && pass verify-counts-all-blocks || fail verify-counts-all-blocks
+
+bad wrong-gen-fails 1 '^block 0: expected tag 7 gen 2, found tag 7 gen 1$' \
+	"$cp" verify img --tag 7 --gen 2
+bad wrong-tag-fails 1 '^block 0: expected tag 8 gen 1, found tag 7 gen 1$' \
+	"$cp" verify img --tag 8 --gen 1
+bad mismatch-report-capped 1 '^\.\.\. and 1014 more$' "$cp" verify img --tag 7 --gen 2
+
+# One byte changed in block 5 (inside sector 3's PRNG area).
+cp img img.good
+poke img $((5 * 4096 + 3 * 512 + 100)) 125
+bad corrupt-byte-names-block 1 '^block 5: expected tag 7 gen 1, found corrupt block: .*sector 3.*1 byte differs from expected, first at byte 1636' \
+	"$cp" verify img --tag 7 --gen 1
+grep -q '1 of 1024 blocks wrong' out && pass corrupt-byte-only-that-block || fail corrupt-byte-only-that-block
+
+# A byte of the stamp itself (the generation field of block 9, sector 0).
+cp img.good img
+poke img $((9 * 4096 + 24)) 3
+bad corrupt-stamp-detected 1 '^block 9: expected tag 7 gen 1, found ' "$cp" verify img --tag 7 --gen 1
+
+# Zero region: --expect-zero passes there, pattern verify reports zero blocks.
+cp img.good img
+dd if=/dev/zero of=img bs=4096 seek=16 count=16 conv=notrunc status=none
+ok expect-zero-passes "$cp" verify img --expect-zero --offset 64k --length 64k
+bad expect-zero-fails-on-data 1 '^block 15: expected zero block, found tag 7 gen 1$' \
+	"$cp" verify img --expect-zero --offset 60k --length 64k
+bad zero-block-reported 1 '^block 16: expected tag 7 gen 1, found zero block$' \
+	"$cp" verify img --tag 7 --gen 1
+
+# Torn block: first half new generation, second half zeroes.
+cp img.good img
+"$cp" write img --tag 7 --gen 2 --offset 8k --length 4k > /dev/null
+dd if=/dev/zero of=img bs=512 seek=$((2 * 8 + 4)) count=4 conv=notrunc status=none
+bad torn-block-described 1 '^block 2: expected tag 7 gen 1, found torn block: sectors 0-3 tag 7 gen 2, sectors 4-7 zero' \
+	"$cp" verify img --tag 7 --gen 1
+
+# Misdirected: block 10's content copied to block 11.
+cp img.good img
+dd if=img of=img bs=4096 skip=10 seek=11 count=1 conv=notrunc status=none
+bad misdirected-block 1 '^block 11: expected tag 7 gen 1, found tag 7 gen 1 of block 10 \(misdirected\)$' \
+	"$cp" verify img --tag 7 --gen 1
+
+# Garbage.
+cp img.good img
+head -c 4096 /dev/urandom | dd of=img bs=4096 seek=12 conv=notrunc status=none
+bad garbage-block 1 '^block 12: expected tag 7 gen 1, found garbage$' "$cp" verify img --tag 7 --gen 1
+
+# Stride and random order write the same set of blocks.
+truncate -s 0 img2 && truncate -s 1M img2
+ok stride-write "$cp" write img2 --tag 3 --gen 4 --stride 4 --random-order 99
+ok stride-verify "$cp" verify img2 --tag 3 --gen 4 --stride 4
+ok stride-gaps-zero "$cp" verify img2 --expect-zero --offset 4k --length 12k
+bad stride-full-verify-fails 1 '^block 1: expected tag 3 gen 4, found zero block$' \
+	"$cp" verify img2 --tag 3 --gen 4
+
+# Map: gen 1 everywhere, gen 2 over the second quarter, a zeroed range.
+rm -f map
+truncate -s 0 img3 && truncate -s 1M img3
+ok map-write-1 "$cp" write img3 --tag 1 --gen 1 --record map
+ok map-write-2 "$cp" write img3 --tag 1 --gen 2 --offset 256k --length 256k --random-order 5 --record map
+ok map-verify-mixed "$cp" verify img3 --map map
+bad map-plain-verify-fails 1 '^block 64: expected tag 1 gen 1, found tag 1 gen 2$' \
+	"$cp" verify img3 --tag 1 --gen 1
+dd if=/dev/zero of=img3 bs=4096 seek=200 count=8 conv=notrunc status=none
+bad map-detects-zeroed 1 '^block 200: expected tag 1 gen 1, found zero block$' "$cp" verify img3 --map map
+echo "zero offset=$((200 * 4096)) length=$((8 * 4096))" >> map
+ok map-zero-record "$cp" verify img3 --map map
+bad map-bad-line 2 'bad map line' sh -c "echo 'frobnicate 1' > map2; '$cp' verify img3 --map map2"
+
+# --expect-zero with a map: blocks not in the map must be zero.
+rm -f map4
+truncate -s 0 img4 && truncate -s 1M img4
+"$cp" write img4 --tag 2 --gen 1 --offset 64k --length 64k --record map4 > /dev/null
+ok map-unlisted-zero "$cp" verify img4 --map map4 --expect-zero
+poke img4 $((200 * 4096)) 1
+bad map-unlisted-nonzero 1 '^block 200: expected zero block, found torn block: sector 0 garbage, sectors 1-7 zero$' \
+	"$cp" verify img4 --map map4 --expect-zero
+ok map-unlisted-skipped "$cp" verify img4 --map map4
+
+# Usage errors exit 2.
+bad usage-no-gen 2 'needs --tag and --gen' "$cp" write img --tag 1
+bad usage-misaligned 2 'not a multiple of 4096' "$cp" verify img --tag 1 --gen 1 --offset 100
+bad usage-bad-number 2 'bad number' "$cp" write img --tag x --gen 1
+bad usage-past-end 2 'beyond the end' "$cp" verify img --tag 7 --gen 1 --offset 4M --length 4k
+bad usage-no-dev 2 'open|No such file' "$cp" verify "$tmp/nonexistent" --tag 1 --gen 1
+ok help "$cp" --help
+grep -q -- '--random-order' out && pass help-documents-options || fail help-documents-options
+
+# fill-check stops at the end of a file-backed device of fixed size only
+# for block devices; on a file it fills the existing size.
+truncate -s 0 img5 && truncate -s 256k img5
+bad fill-check-fills 0 'wrote 64 blocks to the end' "$cp" fill-check img5 --tag 5 --gen 1
+ok fill-check-then-verify "$cp" verify img5 --tag 5 --gen 1
+bad describe-block 0 '^block 3: tag 5 gen 1$' "$cp" describe img5 --offset 12k
+
+echo "unit: $passed passed, $failed failed"
+((failed == 0))
