@@ -257,6 +257,9 @@ COW_TEST(corruption_every_block_every_way)
 			cow_bm_destroy(bm);
 			CHECK_MSG(r < 0, "corrupt block %llu (type %d, how %d) went unnoticed",
 				  (unsigned long long)b, ti, how);
+			/* Detected as corruption, not as some other failure. */
+			CHECK_MSG(r == -EILSEQ, "corrupt block %llu (type %d, how %d): error %d",
+				  (unsigned long long)b, ti, how, r);
 			CHECK_MSG(cow_log_errors > errs, "no error logged for block %llu",
 				  (unsigned long long)b);
 			cc->cases[ti][how]++;

@@ -629,7 +629,7 @@ static void property_run(u64 seed, unsigned long n)
 
 COW_TEST(property_random_operations)
 {
-	unsigned long n = 100000 * cow_test_scale(), done = 0, chunk = 25000;
+	unsigned long n = 200000 * cow_test_scale(), done = 0, chunk = 25000;
 	u64 seed = cow_test_seed();
 
 	/* Several pools, so early states (empty trees) get exercised too. */

@@ -61,12 +61,12 @@ pat_write /dev/mapper/snap --tag 2 --gen 3 --offset $(region_off 1) --length 2M 
 step_done "2:1" 2 3
 
 i=0
-while [ $i -lt 24 ]; do
+while [ $i -lt ${REPLAY_STEPS:-80} ]; do
 	r=$((2 + i % 6)) g=$((10 + i))
 	pat_write /dev/mapper/origin --tag 1 --gen $g --offset $(region_off $r) --length 2M \
 		--stride 3 --fsync
 	step_done "1:$r" 1 $g
-	if [ $i = 12 ]; then
+	if [ $i = 30 ]; then
 		vol_deactivate snap
 		msg pool delete 2
 		grep -v '^2:' /tmp/state.$STEP > /tmp/state.tmp

@@ -110,11 +110,20 @@ struct cow_volume *cow_vol_find_open(struct cow_pool_metadata *pmd, u64 id)
 	return NULL;
 }
 
+/* @vol's current record into @rec (which may be &vol->rec). */
+static void current_record(const struct cow_volume *vol,
+			   struct cow_disk_volume *rec)
+{
+	if (rec != &vol->rec)
+		*rec = vol->rec;
+	cow_root_to_disk(&vol->mapping, &rec->mapping);
+	rec->snap_time = cpu_to_le32(vol->snap_time);
+	rec->alloc_hint = cpu_to_le64(vol->alloc_hint);
+}
+
 static void vol_to_record(struct cow_volume *vol)
 {
-	cow_root_to_disk(&vol->mapping, &vol->rec.mapping);
-	vol->rec.snap_time = cpu_to_le32(vol->snap_time);
-	vol->rec.alloc_hint = cpu_to_le64(vol->alloc_hint);
+	current_record(vol, &vol->rec);
 }
 
 static void record_to_vol(struct cow_volume *vol)
@@ -223,9 +232,9 @@ static int get_record(struct cow_pool_metadata *pmd, u64 id,
 {
 	struct cow_volume *v = cow_vol_find_open(pmd, id);
 
+	/* Readers may share the pool lock: do not touch the handle. */
 	if (v) {
-		vol_to_record(v);
-		*rec = v->rec;
+		current_record(v, rec);
 		return 0;
 	}
 	return read_record(pmd, id, rec);
