@@ -190,7 +190,7 @@ static void verify_volume_list(void)
 
 	for (id = 1; id <= NV; id++)
 		expect += P->m.live[id];
-	CHECK_OK(cow_pmd_for_each_volume(P->tp.pmd, count_volumes, &n));
+	CHECK_OK(cow_pmd_walk_volumes(P->tp.pmd, count_volumes, &n));
 	CHECK_EQ(n, expect);
 }
 

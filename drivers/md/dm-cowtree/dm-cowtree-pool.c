@@ -783,7 +783,7 @@ static int msg_volumes(struct cow_pool *pool, unsigned int argc, char **argv,
 {
 	struct list_ctx lc = { .result = result, .maxlen = maxlen };
 
-	return cow_pmd_for_each_volume(pool->pmd, emit_volume, &lc);
+	return cow_pmd_walk_volumes(pool->pmd, emit_volume, &lc);
 }
 
 struct pool_message {

@@ -181,7 +181,7 @@ int cow_pmd_get_volume_info(struct cow_pool_metadata *pmd, u64 id,
 			    struct cow_volume_info *result);
 
 /* Calls @fn for each live volume in id order; stops on a non-zero return. */
-int cow_pmd_for_each_volume(struct cow_pool_metadata *pmd,
+int cow_pmd_walk_volumes(struct cow_pool_metadata *pmd,
 			    int (*fn)(void *context,
 				      const struct cow_volume_info *info),
 			    void *context);

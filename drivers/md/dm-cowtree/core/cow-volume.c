@@ -567,7 +567,7 @@ static int vol_walk_fn(void *context, u64 key, void *value)
 	return r > 0 ? 1 : r;
 }
 
-int cow_pmd_for_each_volume(struct cow_pool_metadata *pmd,
+int cow_pmd_walk_volumes(struct cow_pool_metadata *pmd,
 			    int (*fn)(void *context,
 				      const struct cow_volume_info *info),
 			    void *context)
