@@ -200,7 +200,10 @@ demo)
 	truncate -s 1G "$build/disks/demo-0.img"
 	truncate -s 0 "$build/disks/demo-1.img"
 	truncate -s 4G "$build/disks/demo-1.img"
-	boot_vm demo "$initrd" 1 1536 600 "$build/disks/demo-0.img" "$build/disks/demo-1.img"
+	(
+		flock 9
+		boot_vm demo "$initrd" 1 1536 600 "$build/disks/demo-0.img" "$build/disks/demo-1.img"
+	) 9> /tmp/dm-cowtree-vm.lock
 	rm -f "$build"/disks/demo-*.img "$initrd"
 	if grep -q '^COWTEST-RESULT: rc=0' "$log" && [[ -z $(kernel_problems "$log") ]]; then
 		echo "demo: done (full console log: ${log#"$top"/})"
