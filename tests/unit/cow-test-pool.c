@@ -56,19 +56,25 @@ void tp_destroy(struct test_pool *tp)
 	tp->bm = NULL;
 }
 
-void tp_check(struct cow_block_manager *bm)
+void tp_check_report(struct cow_block_manager *bm, struct cow_check_report *rep)
 {
-	struct cow_check_report *rep = calloc(1, sizeof(*rep));
 	struct cow_disk *copy;
 	struct cow_block_manager *cbm;
-	bool quiet = cow_log_quiet;
 
-	CHECK(rep);
 	/* Check what is on disk, through a cache of its own. */
 	CHECK_OK(cow_disk_mem_clone(cow_cache_bm_disk(bm), &copy));
 	CHECK_OK(cow_cache_bm_create(copy, 4096, &cbm));
 	CHECK_OK(cow_check_pool(cbm, rep));
 	cow_bm_destroy(cbm);
+}
+
+void tp_check(struct cow_block_manager *bm)
+{
+	struct cow_check_report *rep = calloc(1, sizeof(*rep));
+	bool quiet = cow_log_quiet;
+
+	CHECK(rep);
+	tp_check_report(bm, rep);
 	if (rep->nr_problems) {
 		cow_log_quiet = false;
 		cow_check_log(rep);

@@ -40,5 +40,8 @@ static inline u64 tp_rand(u64 *s)
 
 /* Run the independent checker on the last commit of @bm; fail on errors. */
 void tp_check(struct cow_block_manager *bm);
+/* Run it and return its report, whatever it found. */
+struct cow_check_report;
+void tp_check_report(struct cow_block_manager *bm, struct cow_check_report *rep);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "cow-test.h"
 #include "cow-test-pool.h"
+#include "cow-check.h"
 
 #define NV 12		/* volume ids 1..NV */
 #define NC 1024		/* model slots per volume */
@@ -23,6 +24,9 @@
 struct model {
 	bool live[NV + 1];
 	u32 map[NV + 1][NC];	/* dchunk + 1, 0 = unmapped */
+	/* Written by the volume itself since its creation or last copy. */
+	bool own[NV + 1][NC];
+	u32 nr_mapped[NV + 1], nr_own[NV + 1];
 	u16 live_refs[ND];
 	bool held;
 	u16 held_refs[ND];
@@ -51,6 +55,27 @@ static void model_map(struct model *m, u64 id, u32 slot, u32 d1)
 	m->map[id][slot] = d1;
 	if (d1)
 		m->live_refs[d1 - 1]++;
+	m->nr_mapped[id] += !!d1 - !!old;
+	/* Any change but a write by the volume itself is not its own. */
+	m->nr_own[id] -= m->own[id][slot];
+	m->own[id][slot] = false;
+}
+
+static void model_written(struct model *m, u64 id, u32 slot)
+{
+	m->nr_own[id] += !m->own[id][slot];
+	m->own[id][slot] = true;
+}
+
+/* Chunks mapped by @id and by no other live volume. */
+static u64 model_exclusive(const struct model *m, u64 id)
+{
+	u64 n = 0;
+	u32 s;
+
+	for (s = 0; s < NC; s++)
+		n += m->map[id][s] && m->live_refs[m->map[id][s] - 1] == 1;
+	return n;
 }
 
 static void model_drop_volume(struct model *m, u64 id)
@@ -166,6 +191,69 @@ static void verify_volume(u64 id)
 	CHECK_EQ(n, expect);
 }
 
+/* The live counters of every open volume, after every operation. */
+static void verify_counters(void)
+{
+	struct cow_volume_counters vc;
+	struct cow_volume_info info;
+	u64 id, pick = pick_live();
+
+	for (id = 1; id <= NV; id++) {
+		if (!P->m.live[id] || !P->h[id])
+			continue;
+		CHECK_OK(cow_volume_get_counters(P->h[id], &vc));
+		CHECK_EQ(vc.valid, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+		CHECK_MSG(vc.mapped_chunks == P->m.nr_mapped[id] &&
+			  vc.written_since_origin == P->m.nr_own[id],
+			  "vol %llu: mapped %llu written %llu, model %u %u",
+			  (unsigned long long)id,
+			  (unsigned long long)vc.mapped_chunks,
+			  (unsigned long long)vc.written_since_origin,
+			  P->m.nr_mapped[id], P->m.nr_own[id]);
+	}
+	if (!pick)
+		return;
+	CHECK_OK(cow_pmd_get_volume_info(P->tp.pmd, pick, &info));
+	CHECK_EQ(info.mapped_chunks, P->m.nr_mapped[pick]);
+	CHECK_EQ(info.written_since_origin, P->m.nr_own[pick]);
+	CHECK_EQ(info.valid_counters, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+}
+
+/*
+ * The checker's independent recomputation of the last commit against the
+ * committed model: exclusive chunks (not stored yet) and written chunks.
+ */
+static void verify_checker_counters(void)
+{
+	struct cow_check_report *rep = calloc(1, sizeof(*rep));
+	const struct model *m = &P->committed;
+	unsigned int i = 0;
+	u64 id;
+
+	CHECK(rep);
+	tp_check_report(P->tp.bm, rep);
+	CHECK_EQ(rep->nr_problems, 0);
+	CHECK(rep->accounted);
+	for (id = 1; id <= NV; id++) {
+		if (!m->live[id])
+			continue;
+		CHECK(i < rep->nr_volume_counters);
+		CHECK_EQ(rep->volume_counters[i].id, id);
+		CHECK_EQ(rep->volume_counters[i].mapped_chunks, m->nr_mapped[id]);
+		CHECK_EQ(rep->volume_counters[i].written_since_origin,
+			 m->nr_own[id]);
+		CHECK_MSG(rep->volume_counters[i].exclusive_chunks ==
+			  model_exclusive(m, id),
+			  "vol %llu: checker says %llu exclusive, model %llu",
+			  (unsigned long long)id,
+			  (unsigned long long)rep->volume_counters[i].exclusive_chunks,
+			  (unsigned long long)model_exclusive(m, id));
+		i++;
+	}
+	CHECK_EQ(i, rep->nr_volume_counters);
+	free(rep);
+}
+
 static void verify_all(void)
 {
 	u64 id;
@@ -263,6 +351,7 @@ static void write_slot(u64 id, u32 slot)
 	check_fresh_chunk(d);
 	CHECK_OK(cow_volume_insert(P->h[id], (u64)slot * STRIDE, d));
 	model_map(&P->m, id, slot, (u32)d + 1);
+	model_written(&P->m, id, slot);
 	verify_slot(id, slot);
 }
 
@@ -472,6 +561,7 @@ static void op_reopen(void)
 	tp_reopen(&P->tp, 64 + (unsigned int)rnd(512));
 	memcpy(&P->m, &P->committed, sizeof(P->m));
 	tp_check(P->tp.bm);
+	verify_checker_counters();
 	reopen_handles();
 	verify_all();
 	verify_volume_list();
@@ -596,6 +686,7 @@ static void run_ops(unsigned long n)
 		for (i = 0; x >= ops[i].weight; i++)
 			x -= ops[i].weight;
 		ops[i].fn();
+		verify_counters();
 		P->ops[i]++;
 		P->nr_ops++;
 	}

@@ -418,3 +418,67 @@ COW_TEST(volume_resize_metadata_and_data)
 	cow_log_quiet = false;
 	(void)before;
 }
+
+static void expect_counters(struct cow_volume *v, u64 mapped, u64 written)
+{
+	struct cow_volume_counters c;
+
+	CHECK_OK(cow_volume_get_counters(v, &c));
+	CHECK_EQ(c.valid, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+	CHECK_EQ(c.mapped_chunks, mapped);
+	CHECK_EQ(c.written_since_origin, written);
+	CHECK_EQ(c.exclusive_chunks, 0);	/* not maintained yet */
+}
+
+/* written_since_origin through create, snapshot, writes, removal, rollback. */
+COW_TEST(volume_counters_written_since_origin)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1 };
+	struct cow_volume_info info;
+	struct test_pool tp;
+	struct cow_volume *v, *s;
+	u64 i;
+
+	tp_create(&tp, 1024, 10000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "origin"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (i = 0; i < 50; i++)
+		map_new(v, i);
+	/* Made by create: everything it maps it wrote. */
+	expect_counters(v, 50, 50);
+	map_new(v, 0);		/* overwrite own: no change */
+	expect_counters(v, 50, 50);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 2, &s));
+	expect_counters(s, 50, 0);
+	expect_counters(v, 50, 50);	/* the origin keeps its writes */
+	for (i = 0; i < 10; i++)
+		map_new(s, i);		/* replace inherited mappings */
+	map_new(s, 5);			/* again: already its own */
+	map_new(s, 1000);		/* a new one */
+	expect_counters(s, 51, 11);
+	CHECK_OK(cow_volume_remove_range(s, 5, 15, NULL, NULL));
+	expect_counters(s, 41, 6);	/* 5..9 own, 10..14 inherited */
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
+	CHECK_EQ(info.written_since_origin, 6);
+	CHECK_EQ(info.valid_counters, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	/* Rollback makes the origin a fresh copy of the snapshot. */
+	cow_volume_set_quiesced(v, true);
+	CHECK_OK(cow_pmd_rollback(tp.pmd, 1, 2));
+	cow_volume_set_quiesced(v, false);
+	expect_counters(v, 41, 0);
+	map_new(v, 20);
+	expect_counters(v, 41, 1);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	cow_pmd_close_volume(s);
+	cow_pmd_close_volume(v);
+	tp_check(tp.bm);
+	tp_reopen(&tp, 256);
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.written_since_origin, 1);
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
+	CHECK_EQ(info.written_since_origin, 6);
+	tp_destroy(&tp);
+}

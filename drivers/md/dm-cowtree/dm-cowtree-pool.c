@@ -84,8 +84,13 @@ void cow_pool_set_mode(struct cow_pool *pool, enum cow_pool_mode mode)
 
 void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r)
 {
+	enum cow_pool_mode mode = READ_ONCE(pool->mode);
+
 	DMERR_LIMIT("pool %s: metadata operation '%s' failed: error = %d",
 		    dm_device_name(pool->pool_md), op, r);
+	/* Already handled: bios in flight fail the same way afterwards. */
+	if (mode == COW_MODE_READ_ONLY || mode == COW_MODE_FAIL)
+		return;
 	if (cow_pmd_abort(pool->pmd) || cow_pmd_set_needs_check(pool->pmd)) {
 		DMERR_LIMIT("pool %s: could not flag needs_check; run dmcowctl check",
 			    dm_device_name(pool->pool_md));

@@ -24,6 +24,21 @@ struct checker {
 	u64 *node_count;	/* entries beneath a node seen already */
 	u64 dead_mapping_sum;
 	u64 data_allocated;
+
+	/* Live accounting: see account(). */
+	bool in_live;		/* walking the live volumes tree */
+	u64 nr_vols, max_vols;
+	struct acct_vol *vols;	/* live records, in id order */
+	u32 *vol_count;		/* live volumes mapping each data chunk */
+	u64 *vol_xor;		/* xor of their ids */
+};
+
+struct acct_vol {
+	u64 id;
+	struct cow_disk_root root;
+	u32 origin_time;
+	u64 written, exclusive;			/* as recorded */
+	u64 found_mapped, found_written, found_exclusive;	/* recomputed */
 };
 
 struct node_ref {
@@ -400,6 +415,15 @@ static void check_record(struct checker *c, u64 key,
 			"volume %llu snapshot time in the future",
 			(unsigned long long)key);
 	walk_root(c, &rec->mapping, COW_TREE_MAPPING, 0);
+	if (c->in_live && c->nr_vols < c->max_vols) {
+		struct acct_vol *v = &c->vols[c->nr_vols++];
+
+		v->id = key;
+		v->root = rec->mapping;
+		v->origin_time = le32_to_cpu(rec->origin_time);
+		v->written = le64_to_cpu(rec->written_since_origin);
+		v->exclusive = le64_to_cpu(rec->exclusive_chunks);
+	}
 }
 
 static void check_dead(struct checker *c, u64 key, const struct cow_disk_dead *d)
@@ -540,6 +564,129 @@ static void check_held(struct checker *c)
 	cow_bm_unlock(c->bm, blk);
 }
 
+/*----------------------------------------------------------------*/
+/* Live accounting */
+
+/*
+ * Walk live volume @v's mapping tree in full (shared nodes once per volume
+ * reaching them): attribute each data chunk to @v.  The main walk has
+ * validated every node already.
+ */
+static bool acct_walk(struct checker *c, struct acct_vol *v, u64 b, u32 depth)
+{
+	struct cow_disk_node_header *n;
+	struct cow_disk_root *cr;
+	struct cow_block *blk;
+	u32 i, nr, vs;
+	__le64 *keys;
+	u8 *values;
+	u64 m, d;
+	bool ok = true;
+
+	if (depth >= MAX_DEPTH || !b || b >= c->nr_meta ||
+	    cow_bm_read_lock(c->bm, b, &cow_node_validator, &blk))
+		return false;
+	n = cow_block_data(blk);
+	nr = le32_to_cpu(n->nr_entries);
+	vs = le32_to_cpu(n->value_size);
+	keys = (__le64 *)(n + 1);
+	values = (u8 *)(keys + le32_to_cpu(n->max_entries));
+	for (i = 0; ok && i < nr; i++) {
+		if (le32_to_cpu(n->flags) != COW_NODE_LEAF) {
+			cr = (struct cow_disk_root *)(values + i * vs);
+			ok = acct_walk(c, v, le64_to_cpu(cr->blocknr), depth + 1);
+			continue;
+		}
+		m = le64_to_cpu(*(__le64 *)(values + i * vs));
+		d = m & COW_MAP_CHUNK_MASK;
+		v->found_mapped++;
+		if ((u32)(m >> COW_MAP_CHUNK_BITS) >= v->origin_time)
+			v->found_written++;
+		if (d >= c->nr_data)
+			continue;
+		c->vol_count[d]++;
+		c->vol_xor[d] ^= v->id;
+	}
+	cow_bm_unlock(c->bm, blk);
+	return ok;
+}
+
+static struct acct_vol *find_vol(struct checker *c, u64 id)
+{
+	u64 lo = 0, hi = c->nr_vols, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (c->vols[mid].id == id)
+			return &c->vols[mid];
+		if (c->vols[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void compare_counter(struct checker *c, struct acct_vol *v,
+			    const char *what, u64 expected, u64 found)
+{
+	if (expected != found)
+		problem(c, COW_CHECK_COUNTER, v->id, expected, found,
+			"volume %llu %s is %llu, recomputed %llu",
+			(unsigned long long)v->id, what,
+			(unsigned long long)found, (unsigned long long)expected);
+}
+
+/*
+ * Recompute every live volume's counters from the definitions: a chunk
+ * is exclusive to V if V is the only live volume mapping it (held roots
+ * and dead trees do not count); a mapping was written since the origin
+ * if its time is not older than the record's origin_time.
+ */
+static void account(struct checker *c)
+{
+	struct cow_check_report *rep = c->rep;
+	u64 f = le64_to_cpu(c->sb.compat_ro_flags), i;
+	struct acct_vol *v;
+
+	if (rep->nr_by_kind[COW_CHECK_CORRUPT] || c->nr_vols != c->max_vols)
+		return;
+	c->vol_count = kvcalloc(c->nr_data + 1, sizeof(u32), GFP_KERNEL);
+	c->vol_xor = kvcalloc(c->nr_data + 1, sizeof(u64), GFP_KERNEL);
+	if (!c->vol_count || !c->vol_xor)
+		return;
+	for (i = 0; i < c->nr_vols; i++) {
+		v = &c->vols[i];
+		if (le64_to_cpu(v->root.blocknr) &&
+		    !acct_walk(c, v, le64_to_cpu(v->root.blocknr), 0))
+			return;
+	}
+	for (i = 0; i < c->nr_data; i++) {
+		if (c->vol_count[i] != 1)
+			continue;
+		v = find_vol(c, c->vol_xor[i]);
+		if (v)
+			v->found_exclusive++;
+	}
+	for (i = 0; i < c->nr_vols; i++) {
+		v = &c->vols[i];
+		if (f & COW_FEATURE_COMPAT_RO_WRITTEN)
+			compare_counter(c, v, "written_since_origin",
+					v->found_written, v->written);
+		if (f & COW_FEATURE_COMPAT_RO_EXCLUSIVE)
+			compare_counter(c, v, "exclusive_chunks",
+					v->found_exclusive, v->exclusive);
+		if (i >= COW_CHECK_MAX_VOLUMES)
+			continue;
+		rep->volume_counters[i].id = v->id;
+		rep->volume_counters[i].mapped_chunks = v->found_mapped;
+		rep->volume_counters[i].exclusive_chunks = v->found_exclusive;
+		rep->volume_counters[i].written_since_origin = v->found_written;
+		rep->nr_volume_counters = i + 1;
+	}
+	rep->accounted = true;
+}
+
 static void run(struct checker *c)
 {
 	struct cow_disk_superblock *sb = &c->sb;
@@ -549,7 +696,11 @@ static void run(struct checker *c)
 	check_msm(c);
 	walk_root(c, &sb->dsm_root, COW_TREE_DSM_INDEX, 0);
 	live_before = c->rep->nr_mappings;
+	c->max_vols = le64_to_cpu(sb->volumes_root.count);
+	c->vols = kvcalloc(c->max_vols + 1, sizeof(*c->vols), GFP_KERNEL);
+	c->in_live = c->vols != NULL;
 	walk_root(c, &sb->volumes_root, COW_TREE_VOLUMES, 0);
+	c->in_live = false;
 	c->rep->nr_volumes = le64_to_cpu(sb->volumes_root.count);
 	c->rep->nr_mappings -= live_before;
 	walk_root(c, &sb->dead_root, COW_TREE_DEAD, 0);
@@ -562,6 +713,8 @@ static void run(struct checker *c)
 			(unsigned long long)c->dead_mapping_sum);
 	compare(c, false);
 	compare(c, true);
+	if (c->vols)
+		account(c);
 	if (c->rep->metadata_blocks_used != le64_to_cpu(sb->msm_nr_allocated))
 		problem(c, COW_CHECK_COUNTER, 0, c->rep->metadata_blocks_used,
 			le64_to_cpu(sb->msm_nr_allocated),
@@ -577,6 +730,9 @@ static void free_checker(struct checker *c)
 	kvfree(c->data_expected);
 	kvfree(c->data_found);
 	kvfree(c->node_count);
+	kvfree(c->vols);
+	kvfree(c->vol_count);
+	kvfree(c->vol_xor);
 	kfree(c);
 }
 

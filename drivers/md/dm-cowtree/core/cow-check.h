@@ -38,6 +38,7 @@ struct cow_check_problem {
 };
 
 #define COW_CHECK_MAX_STORED 32u
+#define COW_CHECK_MAX_VOLUMES 64u
 
 struct cow_check_report {
 	u64 nr_problems;
@@ -51,6 +52,23 @@ struct cow_check_report {
 	u64 nr_data_chunks, data_chunks_used;
 	u64 nr_volumes, nr_mappings, nr_dead_entries;
 	bool held_root;
+
+	/*
+	 * Live accounting recomputed from scratch (every live volume's tree
+	 * walked in full, data chunks attributed to the set of live volumes
+	 * mapping them), for the first COW_CHECK_MAX_VOLUMES volumes in id
+	 * order.  Compared with the records' counters when the pool's feature
+	 * bits say they are maintained (COW_CHECK_COUNTER on a mismatch).
+	 * accounted is false if the walk could not run (corruption found).
+	 */
+	bool accounted;
+	unsigned int nr_volume_counters;
+	struct cow_check_volume {
+		u64 id;
+		u64 mapped_chunks;
+		u64 exclusive_chunks;	/* chunks no other live volume maps */
+		u64 written_since_origin;	/* mappings >= origin_time */
+	} volume_counters[COW_CHECK_MAX_VOLUMES];
 };
 
 /*

@@ -80,9 +80,21 @@ struct cow_disk_root {
 
 #define COW_SB_F_NEEDS_CHECK (1u << 0)
 
-/* Feature bits: none defined yet; unknown incompat bits refuse the pool. */
+/*
+ * Feature bits; unknown incompat bits refuse the pool, unknown compat_ro
+ * bits allow only read-only access.
+ *
+ * COMPAT_RO_WRITTEN: every volume record's written_since_origin and
+ * origin_time are maintained (set at format).  Code that does not know the
+ * bit would write without maintaining them, hence compat_ro.
+ * COMPAT_RO_EXCLUSIVE: exclusive_chunks is maintained.  Reserved: not
+ * implemented yet (the field is 0), so no pool carries it.
+ */
+#define COW_FEATURE_COMPAT_RO_WRITTEN (1ULL << 0)
+#define COW_FEATURE_COMPAT_RO_EXCLUSIVE (1ULL << 1)
+
 #define COW_FEATURE_COMPAT_SUPP 0ULL
-#define COW_FEATURE_COMPAT_RO_SUPP 0ULL
+#define COW_FEATURE_COMPAT_RO_SUPP COW_FEATURE_COMPAT_RO_WRITTEN
 #define COW_FEATURE_INCOMPAT_SUPP 0ULL
 
 struct cow_disk_superblock {
@@ -184,9 +196,13 @@ struct cow_disk_volume {
 	__le32 snap_time;		/* mappings older than this are shared */
 	struct cow_disk_root mapping;	/* count == mapped chunks */
 	__le64 exclusive_chunks;	/* live accounting, see format doc */
+	/* mappings with time >= origin_time (COMPAT_RO_WRITTEN) */
 	__le64 written_since_origin;
 	__le64 alloc_hint;
-	__le64 reserved[5];
+	/* Time the volume was made a copy of another (snapshot, rollback). */
+	__le32 origin_time;
+	__le32 padding;
+	__le64 reserved[4];
 } __packed;
 
 /* Dead tree value, keyed by a sequence number: a subtree to reclaim. */

@@ -143,7 +143,13 @@ static int insert(struct cow_volume *vol, u64 vchunk, u64 dchunk)
 	r = cow_btree_insert(&pmd->map_info, &vol->mapping, vchunk, &v, &old,
 			     &existed);
 	vol->dirty = true;
-	if (!r && existed)
+	if (r)
+		return r;
+	/* A new mapping, or one replacing an inherited one, is ours. */
+	if (!existed || cow_mapping_time(le64_to_cpu(old)) <
+	    vol->origin_time)
+		vol->written++;
+	if (existed)
 		r = cow_sm_dec(pmd->dsm, cow_mapping_chunk(le64_to_cpu(old)), NULL);
 	return r;
 }
@@ -186,6 +192,8 @@ int cow_volume_free_unused_chunk(struct cow_volume *vol, u64 dchunk)
 
 struct removal {
 	struct cow_pool_metadata *pmd;
+	u32 origin_time;
+	u64 written;		/* removed mappings written since the origin */
 	void (*freed)(void *context, u64 dbegin, u64 dend);
 	void *context;
 	bool have;
@@ -202,11 +210,13 @@ static void flush_freed(struct removal *rm)
 static int removal_fn(void *context, u64 key, void *value)
 {
 	struct removal *rm = context;
-	u64 d = cow_mapping_chunk(le64_to_cpu(*(__le64 *)value));
+	u64 v = le64_to_cpu(*(__le64 *)value), d = cow_mapping_chunk(v);
 	u32 count;
 	int r;
 
 	(void)key;
+	if (cow_mapping_time(v) >= rm->origin_time)
+		rm->written++;
 	r = cow_sm_dec(rm->pmd->dsm, d, &count);
 	if (r || count)
 		return r;
@@ -228,6 +238,7 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 	struct cow_pool_metadata *pmd = vol->pmd;
 	struct removal rm = {
 		.pmd = pmd, .freed = freed, .context = context, .have = false,
+		.origin_time = vol->origin_time,
 	};
 	int r;
 
@@ -242,6 +253,8 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 		r = cow_btree_remove_range(&pmd->map_info, &vol->mapping, begin,
 					   end, removal_fn, &rm, NULL);
 	vol->dirty = true;
+	/* Also on error: the mappings counted are gone from the tree. */
+	vol->written -= rm.written;
 	flush_freed(&rm);
 	r = cow_pmd_note_change(pmd, r);
 out:

@@ -25,6 +25,8 @@ struct cow_volume {
 	struct cow_root mapping;
 	u32 snap_time;
 	u64 alloc_hint;
+	u32 origin_time;
+	u64 written;		/* written_since_origin */
 };
 
 struct cow_pool_metadata {

@@ -282,6 +282,7 @@ int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 	cow_random_bytes(sb->uuid, sizeof(sb->uuid));
 	sb->metadata_block_size = cpu_to_le32(COW_METADATA_BLOCK_SIZE);
 	sb->chunk_sectors = cpu_to_le32(chunk_sectors);
+	sb->compat_ro_flags = cpu_to_le64(COW_FEATURE_COMPAT_RO_WRITTEN);
 	pmd->time = 1;
 	pmd->changed = true;
 	r = commit(pmd);

@@ -122,10 +122,20 @@ struct cow_volume_info {
 	u64 origin_id;		/* COW_NO_ORIGIN for a volume made by create */
 	u32 flags;
 	u64 mapped_chunks;
-	/* Room for live accounting (see cowtree-format.rst). */
+	/* Live accounting (see cowtree-format.rst); valid per valid_counters. */
 	u64 exclusive_chunks;
 	u64 written_since_origin;
+	u32 valid_counters;	/* COW_COUNTER_* */
 };
+
+/*
+ * Which per-volume counters the pool maintains.  MAPPED always;
+ * WRITTEN on pools formatted with COW_FEATURE_COMPAT_RO_WRITTEN;
+ * EXCLUSIVE not yet (the counter reads 0): print it as unknown.
+ */
+#define COW_COUNTER_MAPPED (1u << 0)
+#define COW_COUNTER_EXCLUSIVE (1u << 1)
+#define COW_COUNTER_WRITTEN (1u << 2)
 
 #define COW_NO_ORIGIN (~0ULL)
 
@@ -245,6 +255,21 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 			    void *context);
 
 int cow_volume_get_mapped_count(struct cow_volume *vol, u64 *result);
+
+struct cow_volume_counters {
+	u64 mapped_chunks;
+	u64 exclusive_chunks;	/* chunks only this volume maps */
+	u64 written_since_origin;	/* mappings it wrote since its copy */
+	u32 valid;		/* COW_COUNTER_*: which fields mean something */
+};
+
+/*
+ * The live accounting counters of an open volume, read from the in-core
+ * record: O(1), no metadata I/O, may sleep (takes the pool lock shared).
+ * -ENODEV if the volume vanished.
+ */
+int cow_volume_get_counters(struct cow_volume *vol,
+			    struct cow_volume_counters *result);
 /* Highest mapped vchunk; -ENODATA if the volume maps nothing. */
 int cow_volume_get_highest_mapped(struct cow_volume *vol, u64 *result);
 

@@ -119,6 +119,7 @@ static void current_record(const struct cow_volume *vol,
 	cow_root_to_disk(&vol->mapping, &rec->mapping);
 	rec->snap_time = cpu_to_le32(vol->snap_time);
 	rec->alloc_hint = cpu_to_le64(vol->alloc_hint);
+	rec->written_since_origin = cpu_to_le64(vol->written);
 }
 
 static void vol_to_record(struct cow_volume *vol)
@@ -131,6 +132,8 @@ static void record_to_vol(struct cow_volume *vol)
 	cow_root_from_disk(&vol->rec.mapping, &vol->mapping);
 	vol->snap_time = le32_to_cpu(vol->rec.snap_time);
 	vol->alloc_hint = le64_to_cpu(vol->rec.alloc_hint);
+	vol->origin_time = le32_to_cpu(vol->rec.origin_time);
+	vol->written = le64_to_cpu(vol->rec.written_since_origin);
 }
 
 static int flush_volume(struct cow_volume *vol)
@@ -196,7 +199,21 @@ int cow_vol_ensure_own_record(struct cow_volume *vol)
 	return 0;
 }
 
-static void record_to_info(const struct cow_disk_volume *rec,
+/* Which counters of the records of @pmd are maintained (COW_COUNTER_*). */
+static u32 valid_counters(struct cow_pool_metadata *pmd)
+{
+	u64 f = le64_to_cpu(pmd->sb.compat_ro_flags);
+	u32 v = COW_COUNTER_MAPPED;
+
+	if (f & COW_FEATURE_COMPAT_RO_WRITTEN)
+		v |= COW_COUNTER_WRITTEN;
+	if (f & COW_FEATURE_COMPAT_RO_EXCLUSIVE)
+		v |= COW_COUNTER_EXCLUSIVE;
+	return v;
+}
+
+static void record_to_info(struct cow_pool_metadata *pmd,
+			   const struct cow_disk_volume *rec,
 			   struct cow_volume_info *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -210,6 +227,7 @@ static void record_to_info(const struct cow_disk_volume *rec,
 	info->mapped_chunks = le64_to_cpu(rec->mapping.count);
 	info->exclusive_chunks = le64_to_cpu(rec->exclusive_chunks);
 	info->written_since_origin = le64_to_cpu(rec->written_since_origin);
+	info->valid_counters = valid_counters(pmd);
 }
 
 static int check_name(const char *name)
@@ -358,6 +376,8 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 	rec->ctime = cpu_to_le64(cow_now_seconds());
 	rec->origin_id = cpu_to_le64(req->origin_id);
 	rec->snap_time = cpu_to_le32(pmd->time);
+	/* Every mapping is older than the bumped time: all inherited. */
+	rec->origin_time = cpu_to_le32(pmd->time);
 	cow_root_to_disk(&m, &rec->mapping);
 	rec->alloc_hint = cpu_to_le64(alloc_hint);
 	return write_record(pmd, rec);
@@ -448,6 +468,10 @@ static int rollback(struct cow_pool_metadata *pmd, struct cow_disk_volume *v,
 	}
 	v->mapping = s->mapping;
 	v->snap_time = cpu_to_le32(pmd->time);
+	/* A fresh copy of @s: nothing written by @v since. */
+	v->origin_time = cpu_to_le32(pmd->time);
+	v->written_since_origin = 0;
+	v->exclusive_chunks = 0;
 	s->snap_time = cpu_to_le32(pmd->time);
 	r = put_record(pmd, v);
 	if (!r)
@@ -540,7 +564,7 @@ int cow_pmd_get_volume_info(struct cow_pool_metadata *pmd, u64 id,
 	down_read(&pmd->lock);
 	r = get_record(pmd, id, rec);
 	if (!r)
-		record_to_info(rec, result);
+		record_to_info(pmd, rec, result);
 	up_read(&pmd->lock);
 	kfree(rec);
 	return r;
@@ -561,7 +585,7 @@ static int vol_walk_fn(void *context, u64 key, void *value)
 
 	(void)key;
 	memcpy(&fe->rec, value, sizeof(fe->rec));
-	record_to_info(&fe->rec, &fe->info);
+	record_to_info(fe->pmd, &fe->rec, &fe->info);
 	r = fe->fn(fe->context, &fe->info);
 	/* A positive return stops the walk; report it as success. */
 	return r > 0 ? 1 : r;
@@ -663,4 +687,23 @@ void cow_volume_set_quiesced(struct cow_volume *vol, bool quiesced)
 	down_write(&vol->pmd->lock);
 	vol->quiesced = quiesced;
 	up_write(&vol->pmd->lock);
+}
+
+int cow_volume_get_counters(struct cow_volume *vol,
+			    struct cow_volume_counters *result)
+{
+	struct cow_pool_metadata *pmd = vol->pmd;
+	int r = 0;
+
+	down_read(&pmd->lock);
+	if (vol->gone) {
+		r = -ENODEV;
+	} else {
+		result->mapped_chunks = vol->mapping.count;
+		result->exclusive_chunks = le64_to_cpu(vol->rec.exclusive_chunks);
+		result->written_since_origin = vol->written;
+		result->valid = valid_counters(pmd);
+	}
+	up_read(&pmd->lock);
+	return r;
 }
