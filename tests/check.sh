@@ -38,6 +38,11 @@ make -C tests/vm/tools selftest > build/check-cowpattern.log 2>&1
 grep -E '^(FAIL|unit:)' build/check-cowpattern.log | sed 's/^unit:/cowpattern selftest:/'
 count build/check-cowpattern.log unit
 
+# Offline metadata tools on image files (host side).
+bash tests/tools/run.sh > build/check-tools.log 2>&1
+grep -E '^(FAIL|tools:)' build/check-tools.log
+count build/check-tools.log tools
+
 # Harness self-test: a kernel report must fail a scenario whose script passed.
 tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
 if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then
@@ -50,6 +55,16 @@ fi
 
 tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
 count build/check-vm.log vm
+
+# The benchmark suite in its smoke mode: it must run; no timing is judged.
+if QUICK=1 BENCH_OUT=build/bench-quick tests/bench/run.sh > build/check-bench.log 2>&1; then
+	echo "PASS bench-quick (results: build/bench-quick/results.md)"
+	passed=$((passed + 1))
+else
+	tail -5 build/check-bench.log
+	echo "FAIL bench-quick (see build/check-bench.log)"
+	failed=$((failed + 1))
+fi
 
 echo "check: finished in $(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s"
 echo "$passed passed, $failed failed"

@@ -6,6 +6,7 @@
  */
 #include "dmcowctl.h"
 #include "dm.h"
+#include "offline.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,10 +34,16 @@ static const struct dmcowctl_command commands[] = {
 	{ "list", "[POOL] [--json] [-o COLUMNS]", "Show volumes and snapshots as a tree.", cmd_list },
 	{ "monitor", "POOL [--threshold PCT] [--extend-by SIZE] [--once]",
 	  "Follow pool events; grow an LVM data device when the pool fills.", cmd_monitor },
-	/*
-	 * Offline tools working on the metadata device with the shared core
-	 * (check, dump, restore, repair, delta) go here once it is finished.
-	 */
+	{ "check", "METADATA_DEV | --live POOL [--json] [--quiet] [--strict-leaks] [--clear-needs-check]",
+	  "Check pool metadata (exit 0 clean, 1 errors, 2 cannot open).", cmd_check },
+	{ "dump", "METADATA_DEV [--json] [-o FILE] [--skip-damaged]",
+	  "Print an inactive pool's volumes and mappings.", cmd_dump },
+	{ "restore", "-i FILE -o METADATA_DEV",
+	  "Write a new pool from a dump.", cmd_restore },
+	{ "repair", "-i BAD_METADATA_DEV -o NEW_METADATA_DEV",
+	  "Salvage what can be read of damaged metadata into a new pool.", cmd_repair },
+	{ "delta", "POOL/A POOL/B | --metadata METADATA_DEV A B [--json]",
+	  "Print the chunk ranges where two volumes differ.", cmd_delta },
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
 };

@@ -1,0 +1,118 @@
+# Power cuts at random instants: every boot reopens the pool after the
+# previous boot's cut, checks the metadata offline, verifies every write
+# and operation acknowledged before the cut, then runs a control operation
+# (snapshot / delete with reclaim left running / rollback) and a burst of
+# fsync'ed writes that the power cut interrupts at a random moment.
+# timeout: 300
+# disks: 64M 256M 1M
+# boots: 11
+
+load_cowtree
+meta=/dev/vda data=/dev/vdb notes=/dev/vdc
+SZ=$(mib_sectors 16)
+REGIONS=8			# 2 MiB regions per volume
+LAST_BOOT=11
+
+# Notes: "write ID R GEN" (done), "intent ID R GEN" (maybe), "snap NEW ORIG",
+# "del ID", "rollback ID SNAP".  State: /tmp/st/ID.R holds "TAG GEN" (the
+# tag of the volume that wrote it: snapshots inherit it) or "?".
+note() { echo "$*" >> /tmp/notes; notes_save $notes /tmp/notes; }
+replay_notes() {
+	rm -rf /tmp/st; mkdir -p /tmp/st
+	while read -r op a b c; do
+		case $op in
+		create) : > /tmp/st/$a.vol ;;
+		write) echo "$a $c" > /tmp/st/$a.$b ;;	# tag = writer id
+		intent) echo "?" > /tmp/st/$a.$b ;;
+		snap) for f in /tmp/st/$b.*; do cp $f /tmp/st/$a.${f##*.}; done ;;
+		del) rm -f /tmp/st/$a.* ;;
+		rollback) rm -f /tmp/st/$a.*; for f in /tmp/st/$b.*; do cp $f /tmp/st/$a.${f##*.}; done ;;
+		esac
+	done < /tmp/notes
+}
+vols() { ls /tmp/st | grep '\.vol$' | sed 's/\.vol$//' | sort -n; }
+
+if [ "$COW_BOOT" = 1 ]; then
+	: > /tmp/notes
+	pool_create pool $meta $data $COW_CHUNK
+	msg pool create 1 v
+	note create 1
+else
+	notes_load $notes /tmp/notes
+	if dmcowctl help check >/dev/null 2>&1; then
+		dmcowctl check $meta || die "dmcowctl check failed after power cut $((COW_BOOT - 1))"
+	fi
+	pool_create pool $meta $data $COW_CHUNK
+	[ "$(pool_mode pool)" = rw ] || die "pool not rw after a power cut: $(dmsetup status pool)"
+fi
+replay_notes
+log "boot $COW_BOOT: volumes $(vols | tr '\n' ' '); status $(dmsetup status pool)"
+
+for id in $(vols); do
+	vol_activate pool $id v$id $SZ
+	r=0
+	while [ $r -lt $REGIONS ]; do
+		tag=$id g=0
+		[ -e /tmp/st/$id.$r ] && read -r tag g < /tmp/st/$id.$r
+		[ "$tag" = "?" ] && g="?"
+		off=$((r * 2))M
+		case $g in
+		"?") ;;		# a write in flight at the cut: old or new
+		0) cowpattern verify /dev/mapper/v$id --expect-zero --offset $off --length 2M --quiet ||
+			die "boot $COW_BOOT: volume $id region $r should be unwritten" ;;
+		*) if ! cowpattern verify /dev/mapper/v$id --tag $tag --gen $g --offset $off --length 2M; then
+			grep -v '^intent\|^write' /tmp/notes; grep " $id $r \| 1 $r " /tmp/notes | tail -5
+			die "boot $COW_BOOT: volume $id region $r lost acknowledged gen $g"
+		   fi ;;
+		esac
+		r=$((r + 1))
+	done
+done
+log "boot $COW_BOOT: every acknowledged write and operation is there"
+[ $COW_BOOT = $LAST_BOOT ] && { log "power-cuts ok: $((LAST_BOOT - 1)) cuts survived"; exit 0; }
+
+# Control operation of this boot.
+snaps=$(vols | grep -v '^1$' || true)
+case $((COW_BOOT % 3)) in
+1)	new=$((COW_BOOT + 100))
+	snapshot pool $new 1 s$new
+	note snap $new 1
+	vol_activate pool $new v$new $SZ ;;
+2)	victim=$(echo "$snaps" | head -1)
+	if [ -n "$victim" ]; then
+		vol_deactivate v$victim
+		msg pool delete $victim	# reclaim keeps running into the cut
+		note del $victim
+	fi ;;
+0)	src=$(echo "$snaps" | tail -1)
+	if [ -n "$src" ]; then
+		vol_deactivate v1
+		msg pool rollback 1 $src
+		note rollback 1 $src
+		vol_activate pool 1 v1 $SZ
+	fi ;;
+esac
+replay_notes
+
+# A burst of acknowledged writes, cut at a random instant.
+seed=$(awk -v b=$COW_BOOT 'BEGIN { srand(b * 7919); print int(rand() * 100000) }')
+(
+	i=0
+	while :; do
+		i=$((i + 1))
+		set -- $(vols)
+		id=$(eval echo \${$(( (seed + i) % $# + 1 ))})
+		r=$(( (seed / 7 + i * 3) % REGIONS ))
+		g=$((COW_BOOT * 1000 + i))
+		note intent $id $r $g
+		cowpattern write /dev/mapper/v$id --tag $id --gen $g --offset $((r * 2))M \
+			--length 2M --random-order $i --fsync --quiet || exit 1
+		note write $id $r $g
+	done
+) &
+cut_ms=$(( 500 + seed % 3500 ))
+usleep $((cut_ms * 1000))
+log "boot $COW_BOOT: power cut after ${cut_ms} ms of writes"
+power_cut
+sleep 60
+die "still running after power_cut"

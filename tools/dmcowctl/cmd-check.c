@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * dmcowctl check METADATA_DEV [--json] [--quiet] [--strict-leaks]
+ *                             [--clear-needs-check]
+ * dmcowctl check --live POOL [--json] [--quiet]
+ *
+ * Offline: runs the core's independent checker (cow-check.h) on the last
+ * commit.  Exit status as thin_check: 0 clean, 1 errors, 2 usage or the
+ * device cannot be opened.  Leaks (allocated but unreferenced blocks or
+ * chunks, which a crash in the middle of a write can leave) are warnings
+ * unless --strict-leaks.
+ *
+ * Live: the pool keeps running; a held metadata snapshot is reserved and
+ * its volumes and mapping trees are checked structurally (reference
+ * counts change under us, so they are not compared), then released.
+ */
+#include "mdev.h"
+#include "offline.h"
+#include "cow-check.h"
+#include "cow-metadata.h"
+
+#include <json-c/json.h>
+
+#define SYN "check METADATA_DEV | --live POOL [--json] [--quiet] [--strict-leaks] [--clear-needs-check]"
+
+struct check_opts {
+	const char *dev;
+	bool json, quiet, strict_leaks, clear_needs_check, live;
+};
+
+static const struct option check_longopts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "strict-leaks", no_argument, NULL, 'L' },
+	{ "clear-needs-check", no_argument, NULL, 'C' },
+	{ "clear-needs-check-flag", no_argument, NULL, 'C' },
+	{ "live", no_argument, NULL, 'l' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const kind_names[COW_CHECK_NR_KINDS] = {
+	[COW_CHECK_CORRUPT] = "corrupt",
+	[COW_CHECK_META_LEAK] = "metadata_leak",
+	[COW_CHECK_META_OVERREF] = "metadata_over_reference",
+	[COW_CHECK_META_UNDERREF] = "metadata_under_reference",
+	[COW_CHECK_DATA_LEAK] = "data_leak",
+	[COW_CHECK_DATA_OVERREF] = "data_over_reference",
+	[COW_CHECK_DATA_UNDERREF] = "data_under_reference",
+	[COW_CHECK_COUNTER] = "counter",
+};
+
+static bool is_leak(enum cow_check_kind k)
+{
+	return k == COW_CHECK_META_LEAK || k == COW_CHECK_DATA_LEAK;
+}
+
+/* A problem is a warning only if it is a leak and leaks are allowed. */
+static bool is_error(const struct check_opts *o, enum cow_check_kind k)
+{
+	return !is_leak(k) || o->strict_leaks;
+}
+
+struct summary {
+	u64 errors, warnings;
+	bool needs_check;
+};
+
+static void summarise(const struct check_opts *o, const struct cow_check_report *rep,
+		      struct summary *s)
+{
+	unsigned int k;
+
+	for (k = 0; k < COW_CHECK_NR_KINDS; k++) {
+		if (is_error(o, k))
+			s->errors += rep->nr_by_kind[k];
+		else
+			s->warnings += rep->nr_by_kind[k];
+	}
+}
+
+static json_object *problem_json(const struct cow_check_problem *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(kind_names[p->kind]));
+	json_object_object_add(o, "where", json_object_new_int64((int64_t)p->where));
+	json_object_object_add(o, "message", json_object_new_string(p->msg));
+	return o;
+}
+
+static json_object *usage_json(u64 used, u64 total)
+{
+	json_object *o = json_object_new_object();
+
+	/* ~0: not known (live check: the space maps are not read). */
+	json_object_object_add(o, "used", used == ~0ULL ? NULL :
+			       json_object_new_int64((int64_t)used));
+	json_object_object_add(o, "total", json_object_new_int64((int64_t)total));
+	return o;
+}
+
+static void print_json(const struct check_opts *o, const struct cow_check_report *rep,
+		       const struct summary *s)
+{
+	json_object *j = json_object_new_object(), *errs, *warns, *m;
+	unsigned int i;
+
+	errs = json_object_new_array();
+	warns = json_object_new_array();
+	for (i = 0; i < rep->nr_stored; i++)
+		json_object_array_add(is_error(o, rep->problems[i].kind) ? errs : warns,
+				      problem_json(&rep->problems[i]));
+	if (rep->nr_problems > rep->nr_stored) {
+		m = json_object_new_object();
+		json_object_object_add(m, "kind", json_object_new_string("more"));
+		json_object_object_add(m, "message", json_object_new_string(
+			"more problems were found than are listed"));
+		json_object_array_add(s->errors ? errs : warns, m);
+	}
+	if (s->needs_check) {
+		m = json_object_new_object();
+		json_object_object_add(m, "kind", json_object_new_string("needs_check"));
+		json_object_object_add(m, "message", json_object_new_string(
+			"the needs_check flag is set"));
+		json_object_array_add(warns, m);
+	}
+	json_object_object_add(j, "device", json_object_new_string(o->dev));
+	json_object_object_add(j, "clean", json_object_new_boolean(!s->errors));
+	json_object_object_add(j, "errors", errs);
+	json_object_object_add(j, "warnings", warns);
+	json_object_object_add(j, "metadata_blocks",
+			       usage_json(rep->metadata_blocks_used, rep->nr_metadata_blocks));
+	json_object_object_add(j, "data_chunks",
+			       usage_json(rep->data_chunks_used, rep->nr_data_chunks));
+	json_object_object_add(j, "volumes", json_object_new_int64((int64_t)rep->nr_volumes));
+	json_object_object_add(j, "mappings", json_object_new_int64((int64_t)rep->nr_mappings));
+	json_object_object_add(j, "transaction", json_object_new_int64((int64_t)rep->txn));
+	json_object_object_add(j, "held_root", json_object_new_boolean(rep->held_root));
+	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_SPACED));
+	json_object_put(j);
+}
+
+static void print_text(const struct check_opts *o, const struct cow_check_report *rep,
+		       const struct summary *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < rep->nr_stored; i++)
+		printf("%s: %s\n", is_error(o, rep->problems[i].kind) ? "error" : "warning",
+		       rep->problems[i].msg);
+	if (rep->nr_problems > rep->nr_stored)
+		printf("... and %llu more problems\n",
+		       (unsigned long long)(rep->nr_problems - rep->nr_stored));
+	if (s->needs_check)
+		printf("warning: the needs_check flag is set\n");
+	printf("%s: %s; %llu volumes, %llu mappings; metadata %llu/%llu blocks, data %llu/%llu chunks; %llu errors, %llu warnings\n",
+	       o->dev, s->errors ? "ERRORS FOUND" : "clean",
+	       (unsigned long long)rep->nr_volumes, (unsigned long long)rep->nr_mappings,
+	       (unsigned long long)rep->metadata_blocks_used,
+	       (unsigned long long)rep->nr_metadata_blocks,
+	       (unsigned long long)rep->data_chunks_used,
+	       (unsigned long long)rep->nr_data_chunks,
+	       (unsigned long long)s->errors, (unsigned long long)s->warnings);
+}
+
+static int clear_needs_check(const char *dev)
+{
+	struct cow_pmd_open_args args = { .read_only = false };
+	struct cow_pool_metadata *pmd;
+	struct cow_block_manager *bm;
+	int r;
+
+	r = mdev_open_rw(dev, 0, &bm);
+	if (r)
+		return r;
+	r = cow_pmd_open(bm, &args, &pmd);
+	if (!r) {
+		r = cow_pmd_clear_needs_check(pmd);
+		cow_pmd_close(pmd);
+	}
+	mdev_close(bm);
+	if (r)
+		dmcowctl_err("cannot clear the needs_check flag of '%s': %s", dev,
+			     strerror(-r));
+	return r;
+}
+
+static int run_check(struct cow_block_manager *bm,
+		     struct cow_check_report *rep, struct summary *s)
+{
+	struct cow_disk_superblock *sb = malloc(sizeof(*sb));
+	bool csum_ok = false;
+	int r;
+
+	if (!sb)
+		return -ENOMEM;
+	/* The checker reads about every allocated block once. */
+	if (!mdev_read_sb(bm, sb, &csum_ok) && csum_ok) {
+		s->needs_check = le32_to_cpu(sb->flags) & COW_SB_F_NEEDS_CHECK;
+		progress_begin("checking", le64_to_cpu(sb->msm_nr_allocated), true);
+	}
+	free(sb);
+	mdev_progress_reads = true;
+	r = cow_check_pool(bm, rep);
+	mdev_progress_reads = false;
+	progress_end();
+	return r;
+}
+
+static int check_offline(struct check_opts *o)
+{
+	struct cow_block_manager *bm;
+	struct cow_check_report *rep;
+	struct summary s = { 0 };
+	int r;
+
+	r = mdev_open_ro(o->dev, false, &bm);
+	if (r)
+		return DMCOWCTL_EXIT_USAGE;
+	rep = calloc(1, sizeof(*rep));
+	r = rep ? run_check(bm, rep, &s) : -ENOMEM;
+	mdev_close(bm);
+	if (r) {
+		dmcowctl_err("cannot check '%s': %s", o->dev, strerror(-r));
+		free(rep);
+		return DMCOWCTL_EXIT_USAGE;
+	}
+	summarise(o, rep, &s);
+	if (o->json)
+		print_json(o, rep, &s);
+	else if (!o->quiet)
+		print_text(o, rep, &s);
+	free(rep);
+	if (s.errors)
+		return DMCOWCTL_EXIT_ERR;
+	if (o->clear_needs_check && s.needs_check && clear_needs_check(o->dev))
+		return DMCOWCTL_EXIT_ERR;
+	return 0;
+}
+
+/*----------------------------------------------------------------*/
+/* A held metadata snapshot of a live pool */
+
+int check_held_root(const char *dev, uint64_t held, bool json, bool quiet)
+{
+	struct md_load_opts lo = { .tolerant = true, .direct = true,
+				   .held_root = held, .progress = true };
+	struct md_load_result res;
+	struct md_pool p;
+	json_object *j, *errs;
+	u64 mappings = 0;
+	size_t i;
+	int r;
+
+	r = md_load(dev, &lo, &p, &res);
+	if (r)
+		return DMCOWCTL_EXIT_ERR;
+	for (i = 0; i < p.nr_vols; i++)
+		mappings += md_volume_mapped(&p.vols[i]);
+	if (json) {
+		j = json_object_new_object();
+		errs = json_object_new_array();
+		for (i = 0; i < res.nr_losses; i++)
+			json_object_array_add(errs, json_object_new_string(res.losses[i].why));
+		json_object_object_add(j, "device", json_object_new_string(dev));
+		json_object_object_add(j, "held_root", json_object_new_int64((int64_t)held));
+		json_object_object_add(j, "clean", json_object_new_boolean(!res.nr_losses));
+		json_object_object_add(j, "errors", errs);
+		json_object_object_add(j, "warnings", json_object_new_array());
+		json_object_object_add(j, "data_chunks", usage_json(~0ULL, p.nr_data_chunks));
+		json_object_object_add(j, "metadata_blocks",
+				       usage_json(~0ULL, p.nr_metadata_blocks));
+		json_object_object_add(j, "volumes", json_object_new_int64((int64_t)p.nr_vols));
+		json_object_object_add(j, "mappings", json_object_new_int64((int64_t)mappings));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_SPACED));
+		json_object_put(j);
+	} else if (!quiet) {
+		for (i = 0; i < res.nr_losses; i++)
+			printf("error: %s\n", res.losses[i].why);
+		printf("%s (held root %llu): %s; %zu volumes, %llu mappings; %zu errors\n",
+		       dev, (unsigned long long)held,
+		       res.nr_losses ? "ERRORS FOUND" : "clean", p.nr_vols,
+		       (unsigned long long)mappings, res.nr_losses);
+	}
+	r = res.nr_losses ? DMCOWCTL_EXIT_ERR : 0;
+	md_pool_free(&p);
+	md_load_result_free(&res);
+	return r;
+}
+
+static int check_live(struct check_opts *o)
+{
+	struct live_hold h;
+	int r;
+
+	if (o->clear_needs_check || o->strict_leaks)
+		return usage_err(SYN, "--live checks structure only: --clear-needs-check and --strict-leaks need an inactive pool");
+	if (live_hold(o->dev, &h))
+		return DMCOWCTL_EXIT_USAGE;
+	r = check_held_root(h.meta_path, h.held, o->json, o->quiet);
+	live_release(&h);
+	return r;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct check_opts o = { 0 };
+	int c;
+
+	args_begin();
+	while ((c = args_next(argc, argv, "jqlh", check_longopts, SYN)) != -1) {
+		switch (c) {
+		case 'j':
+			o.json = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'L':
+			o.strict_leaks = true;
+			break;
+		case 'C':
+			o.clear_needs_check = true;
+			break;
+		case 'l':
+			o.live = true;
+			break;
+		case 'h':
+			printf("usage: dmcowctl %s\n", SYN);
+			return 0;
+		default:
+			return DMCOWCTL_EXIT_USAGE;
+		}
+	}
+	if (ARGS_LEFT(argc) != 1)
+		return usage_err(SYN, o.live ? "give exactly one pool" :
+				 "give exactly one metadata device");
+	o.dev = ARG(argv, 0);
+	cow_log_quiet = true;	/* problems are reported by us, once */
+	return o.live ? check_live(&o) : check_offline(&o);
+}
