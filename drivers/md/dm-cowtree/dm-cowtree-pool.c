@@ -586,6 +586,14 @@ static int check_name(const char *name)
 	return 0;
 }
 
+/* "<verb> <id> <name>": the shape of create and set_name. */
+static int parse_id_and_name(char **argv, u64 *id)
+{
+	int r = parse_id(argv[1], id);
+
+	return r ? r : check_name(argv[2]);
+}
+
 /* Returns the state of volume @id among active targets. */
 enum vol_state { VOL_INACTIVE, VOL_SUSPENDED, VOL_LIVE };
 
@@ -615,12 +623,8 @@ static int msg_create(struct cow_pool *pool, unsigned int argc, char **argv,
 	u64 id;
 	int r;
 
-	r = parse_id(argv[1], &id);
-	if (!r)
-		r = check_name(argv[2]);
-	if (!r)
-		r = cow_pmd_create_volume(pool->pmd, id, argv[2]);
-	return r;
+	r = parse_id_and_name(argv, &id);
+	return r ? r : cow_pmd_create_volume(pool->pmd, id, argv[2]);
 }
 
 static int msg_snapshot(struct cow_pool *pool, unsigned int argc, char **argv,
@@ -727,12 +731,8 @@ static int msg_set_name(struct cow_pool *pool, unsigned int argc, char **argv,
 	u64 id;
 	int r;
 
-	r = parse_id(argv[1], &id);
-	if (!r)
-		r = check_name(argv[2]);
-	if (!r)
-		r = cow_pmd_set_name(pool->pmd, id, argv[2]);
-	return r;
+	r = parse_id_and_name(argv, &id);
+	return r ? r : cow_pmd_set_name(pool->pmd, id, argv[2]);
 }
 
 static int msg_set_size(struct cow_pool *pool, unsigned int argc, char **argv,
