@@ -339,6 +339,13 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 	mapping_job_done(m, 0);
 }
 
+static bool pool_writable(struct cow_pool *pool)
+{
+	enum cow_pool_mode mode = READ_ONCE(pool->mode);
+
+	return mode == COW_MODE_WRITE || mode == COW_MODE_OUT_OF_DATA_SPACE;
+}
+
 static void complete_mapping(struct cow_pool *pool, struct cow_mapping *m)
 {
 	struct bio *bio = m->bio;
@@ -346,9 +353,15 @@ static void complete_mapping(struct cow_pool *pool, struct cow_mapping *m)
 	int r;
 
 	if (m->status) {
-		cow_volume_free_unused_chunk(m->vol->cvol, m->dchunk);
+		if (pool_writable(pool))
+			cow_volume_free_unused_chunk(m->vol->cvol, m->dchunk);
 		bio->bi_status = m->status;
 		bio_endio(bio);
+		goto out;
+	}
+	if (!pool_writable(pool)) {
+		/* The transaction that allocated the chunk was aborted. */
+		bio_io_error(bio);
 		goto out;
 	}
 	r = cow_volume_insert(m->vol->cvol, m->vchunk, m->dchunk);
@@ -503,7 +516,7 @@ static void process_discard(struct cow_pool *pool, struct cow_vol *vol,
 		bio_endio(bio);
 		return;
 	}
-	if (pool->mode != COW_MODE_WRITE && pool->mode != COW_MODE_OUT_OF_DATA_SPACE) {
+	if (!pool_writable(pool)) {
 		bio_io_error(bio);
 		return;
 	}
@@ -573,7 +586,7 @@ int cow_io_commit(struct cow_pool *pool)
 {
 	int r;
 
-	if (pool->mode != COW_MODE_WRITE && pool->mode != COW_MODE_OUT_OF_DATA_SPACE)
+	if (!pool_writable(pool))
 		return 0;
 	if (!cow_pmd_changed_this_transaction(pool->pmd))
 		return 0;

@@ -88,9 +88,15 @@ void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r)
 
 	DMERR_LIMIT("pool %s: metadata operation '%s' failed: error = %d",
 		    dm_device_name(pool->pool_md), op, r);
-	/* Already handled: bios in flight fail the same way afterwards. */
-	if (mode == COW_MODE_READ_ONLY || mode == COW_MODE_FAIL)
+	/*
+	 * Already read-only: a bio in flight failed the same way.  Abort
+	 * again all the same, so the core drops whatever half change that
+	 * call left, and lookups keep working.
+	 */
+	if (mode == COW_MODE_READ_ONLY || mode == COW_MODE_FAIL) {
+		cow_pmd_abort(pool->pmd);
 		return;
+	}
 	if (cow_pmd_abort(pool->pmd) || cow_pmd_set_needs_check(pool->pmd)) {
 		DMERR_LIMIT("pool %s: could not flag needs_check; run dmcowctl check",
 			    dm_device_name(pool->pool_md));
