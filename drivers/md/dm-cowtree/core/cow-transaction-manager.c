@@ -38,13 +38,15 @@ int cow_tm_new_block(struct cow_tm *tm, const struct cow_block_validator *v,
 	return 0;
 }
 
-int cow_tm_read_lock(struct cow_tm *tm, u64 b, u64 txn,
-		     const struct cow_block_validator *v,
-		     struct cow_block **result)
+/* Read-lock @b and check it carries the stamp its reference recorded. */
+static int read_lock_stamped(struct cow_tm *tm, u64 b, u64 txn,
+			     const struct cow_block_validator *v,
+			     bool can_block, struct cow_block **result)
 {
 	int r;
 
-	r = cow_bm_read_lock(tm->bm, b, v, result);
+	r = can_block ? cow_bm_read_lock(tm->bm, b, v, result) :
+			cow_bm_read_try_lock(tm->bm, b, v, result);
 	if (r)
 		return r;
 	r = cow_check_stamp(*result, txn, v->name);
@@ -53,19 +55,18 @@ int cow_tm_read_lock(struct cow_tm *tm, u64 b, u64 txn,
 	return r;
 }
 
+int cow_tm_read_lock(struct cow_tm *tm, u64 b, u64 txn,
+		     const struct cow_block_validator *v,
+		     struct cow_block **result)
+{
+	return read_lock_stamped(tm, b, txn, v, true, result);
+}
+
 int cow_tm_read_try_lock(struct cow_tm *tm, u64 b, u64 txn,
 			 const struct cow_block_validator *v,
 			 struct cow_block **result)
 {
-	int r;
-
-	r = cow_bm_read_try_lock(tm->bm, b, v, result);
-	if (r)
-		return r;
-	r = cow_check_stamp(*result, txn, v->name);
-	if (r)
-		cow_bm_unlock(tm->bm, *result);
-	return r;
+	return read_lock_stamped(tm, b, txn, v, false, result);
 }
 
 static int copy_block(struct cow_tm *tm, struct cow_block *orig,
