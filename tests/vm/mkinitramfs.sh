@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Build the guest initramfs: busybox, the tools the scenarios use (with
 # their shared libraries), the Debian dm modules and their dependencies, our
-# module and dmcowctl.  Output: $BUILD/base.cpio.gz.
+# module and dmcowctl.  Output: OUT (default $BUILD/base.cpio.gz).
 #
-#   mkinitramfs.sh KVER BUILD_DIR TOP_DIR
+#   mkinitramfs.sh KVER BUILD_DIR TOP_DIR [OUT]
+# Environment (the debug kernel, run.sh DEBUG_KERNEL=1): MODDIR, the module
+# tree (default /lib/modules/KVER); COWTREE_KO, the dm-cowtree.ko to copy.
 set -euo pipefail
 
-kver=$1 build=$2 top=$3
-root=$build/root
-moddir=/lib/modules/$kver
+kver=$1 build=$2 top=$3 out=${4:-$2/base.cpio.gz}
+root=${out%.cpio.gz}.root
+moddir=${MODDIR:-/lib/modules/$kver}
 
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,mnt,root,lib64,usr/bin,usr/sbin,var/tmp}
@@ -85,7 +87,7 @@ for rel in "${order[@]}"; do
 	# brd is loaded by the scenarios with the sizes they need.
 	[[ $name == brd ]] || echo "$name" >> "$root/etc/modules.order"
 done
-cp "$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$root/lib/modules/dm-cowtree.ko"
+cp "${COWTREE_KO:-$top/drivers/md/dm-cowtree/dm-cowtree.ko}" "$root/lib/modules/dm-cowtree.ko"
 
 cp "$top/tests/vm/init" "$root/init"
 cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
@@ -93,4 +95,4 @@ cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
 chmod +x "$root/init"
 echo "$kver" > "$root/etc/kver"
 
-(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$build/base.cpio.gz"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"
