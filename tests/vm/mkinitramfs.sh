@@ -41,6 +41,17 @@ for b in dmsetup fio mke2fs e2fsck tune2fs debugfs mkfs.xfs xfs_repair xfs_io \
 done
 ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"
 ln -sf e2fsck "$root/usr/sbin/fsck.ext4"
+# lvm2 (dmcowctl monitor grows LVM data devices): no udev, no dmeventd.
+copy_binary lvm
+for l in pvcreate vgcreate lvcreate lvextend lvremove vgremove pvs vgs lvs; do
+	ln -sf lvm "$root/usr/sbin/$l"
+done
+mkdir -p "$root/etc/lvm"
+cat > "$root/etc/lvm/lvm.conf" <<'EOF'
+devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
+activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
+backup { backup = 0 archive = 0 }
+EOF
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 copy_binary "$top/tools/dmcowctl/build/dmcowctl"
 [[ -e $top/tests/vm/build/guest-bin ]] && cp "$top"/tests/vm/build/guest-bin/* "$root/usr/sbin/" 2>/dev/null || true
