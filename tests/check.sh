@@ -30,6 +30,14 @@ if ! make all > build/check-build.log 2>&1; then
 	exit 1
 fi
 echo "check: build clean (module W=1, dmcowctl -Werror)"
+# DEBUG_KERNEL=1: every VM boot below uses the debug kernel (KASAN, lockdep,
+# kmemleak; tests/vm/run.sh), built or found cached by make debug-kernel.
+if [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
+	export DEBUG_KERNEL
+	make debug-kernel >> build/check-build.log 2>&1 ||
+		{ tail -20 build/check-build.log; echo "check: debug kernel build failed"; echo "0 passed, 1 failed"; exit 1; }
+	echo "check: VM suite on the debug kernel $(cat build/debug-kernel/release)"
+fi
 
 make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|  )' 
 count build/check-unit.log unit

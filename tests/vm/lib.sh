@@ -18,12 +18,16 @@ expect_fail() {
 	return 0
 }
 
+# A kernel with dm-cowtree built in (CONFIG_DM_COWTREE=y) has no .ko.
 load_cowtree() {
+	[ ! -e $COW_MOD ] && [ -d /sys/module/dm_cowtree ] && return 0
 	insmod $COW_MOD || die "insmod dm-cowtree failed"
 }
 
-# brd_load NR SIZE_MIB: NR ram disks /dev/ram0.. of SIZE_MIB each.
+# brd_load NR SIZE_MIB: NR ram disks /dev/ram0.. of SIZE_MIB each.  brd must
+# be a module: a built-in brd cannot take these parameters.
 brd_load() {
+	[ -e /lib/modules/brd.ko ] || die "no brd.ko (brd built in? it must be a module)"
 	insmod /lib/modules/brd.ko rd_nr=$1 rd_size=$(($2 * 1024)) || die "insmod brd"
 }
 

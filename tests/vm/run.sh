@@ -14,12 +14,17 @@
 #   # boots: N             boot N times on the same disks; $COW_BOOT = 1..N
 #
 # A boot passes when the script exits 0, or when it ends in power_cut and
-# it is not the last boot.  Any kernel oops, BUG, WARNING, KASAN, UBSAN or
-# lockdep report in the console log fails the scenario.
+# it is not the last boot.  Any kernel oops, BUG, WARNING, KASAN, UBSAN,
+# lockdep or kmemleak report in the console log fails the scenario.
 #
 # Environment: VM_ACCEL=tcg|kvm (default tcg: KVM hangs on some hosts),
 #              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2),
-#              VM_ENV="NAME..." exports those host variables to the scenario.
+#              VM_ENV="NAME..." exports those host variables to the scenario,
+#              VM_TIMEOUT_SCALE=N multiplies every timeout (default 1),
+#              DEBUG_KERNEL=1 boots build/debug-kernel (make debug-kernel:
+#              KASAN, lockdep, kmemleak) with its in-tree dm-cowtree.ko;
+#              timeouts x4 (VM_TIMEOUT_SCALE), +512 MiB guest memory
+#              (VM_MEM_EXTRA), and a kmemleak scan after every boot.
 # --dir DIR runs scenarios from DIR instead of tests/vm/scenarios.
 set -uo pipefail
 
@@ -28,6 +33,20 @@ vm=$top/tests/vm
 build=$vm/build
 kver=${KVER:-$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -1)}
 kernel=/boot/vmlinuz-$kver
+export MODDIR=/lib/modules/$kver COWTREE_KO=$top/drivers/md/dm-cowtree/dm-cowtree.ko
+base=$build/base.cpio.gz
+scale=${VM_TIMEOUT_SCALE:-1} mem_extra=${VM_MEM_EXTRA:-0} debug_append=""
+if [[ -n ${DEBUG_KERNEL:-} && ${DEBUG_KERNEL:-} != 0 ]]; then
+	dk=$top/build/debug-kernel
+	[[ -e $dk/release ]] || { echo "run.sh: no debug kernel (run 'make debug-kernel')" >&2; exit 1; }
+	kver=$(cat "$dk/release")
+	kernel=$dk/obj/arch/x86/boot/bzImage
+	MODDIR=$dk/mods/lib/modules/$kver
+	COWTREE_KO=$MODDIR/kernel/drivers/md/dm-cowtree/dm-cowtree.ko
+	base=$build/base-debug.cpio.gz
+	scale=${VM_TIMEOUT_SCALE:-4} mem_extra=${VM_MEM_EXTRA:-512}
+	debug_append="cowtest.kmemleak=1"
+fi
 accel=${VM_ACCEL:-tcg}
 smp=${VM_SMP:-2}
 mode=run
@@ -43,10 +62,9 @@ esac
 [[ -r $kernel ]] || { echo "run.sh: no kernel $kernel (run 'make deps')" >&2; exit 1; }
 mkdir -p "$build/logs" "$build/disks"
 
-# Rebuild the base initramfs when any input is newer than it.
-base=$build/base.cpio.gz
+# Rebuild the base initramfs (one per kernel) when any input is newer than it.
 inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$build"/guest-bin/* 2>/dev/null)
-	"$top/drivers/md/dm-cowtree/dm-cowtree.ko" "$top/tools/dmcowctl/build/dmcowctl")
+	"$COWTREE_KO" "$MODDIR/modules.dep" "$top/tools/dmcowctl/build/dmcowctl")
 for f in "${inputs[@]}"; do
 	[[ -e $f ]] || { echo "run.sh: missing $f (run 'make')" >&2; exit 1; }
 done
@@ -54,7 +72,7 @@ done
 	flock 9
 	for f in "${inputs[@]}"; do
 		if [[ ! -e $base || $f -nt $base ]]; then
-			"$vm/mkinitramfs.sh" "$kver" "$build" "$top" || exit 1
+			"$vm/mkinitramfs.sh" "$kver" "$build" "$top" "$base" || exit 1
 			break
 		fi
 	done
@@ -86,16 +104,16 @@ scenario_initrd() {
 }
 
 kernel_problems() { # kernel_problems LOG: print the first report found
-	grep -m1 -E 'BUG:|Oops|WARNING:|KASAN|UBSAN|kmemleak|Kernel panic|general protection|possible (recursive|circular) locking|inconsistent lock state|INFO: task .* blocked|Call Trace:' "$1"
+	grep -m1 -E 'BUG:|Oops|WARNING:|KASAN|UBSAN|unreferenced object|kmemleak: .*(suspected memory leak|[Dd]isabl|[Cc]annot|[Ee]rror)|Kernel panic|general protection|possible (recursive|circular) locking|inconsistent lock state|INFO: task .* blocked|Call Trace:' "$1"
 }
 
 # boot_vm NAME INITRD BOOT MEM DISKS... ; console to $log (or the terminal).
 boot_vm() {
-	local name=$1 initrd=$2 boot=$3 mem=$4 tmo=$5
+	local name=$1 initrd=$2 boot=$3 mem=$(($4 + mem_extra)) tmo=$(($5 * scale))
 	shift 5
 	local args=(-machine q35 -accel "$accel" -cpu max -smp "$smp" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -no-reboot -nic none
-		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $extra_append")
+		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $debug_append $extra_append")
 	local i=0 d
 	for d in "$@"; do
 		args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
@@ -155,7 +173,7 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 		elif grep -q '^COWTEST-RESULT: rc=' <<< "$this"; then
 			verdict="script failed in boot $b"
 		else
-			verdict="no result in boot $b (timeout ${tmo}s or crash)"
+			verdict="no result in boot $b (timeout $((tmo * scale))s or crash)"
 		fi
 		break
 	done
