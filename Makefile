@@ -10,6 +10,9 @@
 #   make unit       userspace unit tests only
 #   make bench [QUICK=1] [BENCH_REPEATS=N]  fio against dm-linear/thin/snapshot
 #   make checkpatch / make sparse      static checks of our sources
+#   make debug-kernel  KASAN/lockdep/kmemleak kernel with dm-cowtree in-tree
+#                      (build/debug-kernel); DEBUG_KERNEL=1 makes vm-test,
+#                      check and demo boot it
 
 # The kernel the test VM boots: the newest installed Debian amd64 kernel.
 # Never the host's running kernel (it has no headers and no dm).
@@ -48,13 +51,18 @@ guest-tools: deps-if-needed
 unit: deps-if-needed
 	$(MAKE) -C tests/unit run
 
-vm-test: module tools guest-tools
+# DEBUG_KERNEL=1: the VM boots the debug kernel (make debug-kernel) and loads
+# its in-tree dm-cowtree.ko; run.sh reads DEBUG_KERNEL from the environment.
+VM_KERNEL := $(if $(DEBUG_KERNEL),debug-kernel,module)
+export DEBUG_KERNEL
+
+vm-test: $(VM_KERNEL) tools guest-tools
 	tests/vm/run.sh $(if $(VM_SHELL),--shell) $(T)
 
-check: deps-if-needed
+check: deps-if-needed $(if $(DEBUG_KERNEL),debug-kernel)
 	@tests/check.sh
 
-demo: module tools guest-tools
+demo: $(VM_KERNEL) tools guest-tools
 	tests/vm/run.sh --demo
 
 # Benchmarks against dm-linear, dm-thin and dm-snapshot in one guest boot.
@@ -67,6 +75,12 @@ kernel-patch: deps-if-needed
 	@mkdir -p build
 	scripts/kernel-patch.sh $(LINUX_SRC) > build/dm-cowtree.patch
 	@echo "kernel-patch: build/dm-cowtree.patch"
+
+# Debug kernel: linux-source-6.1 + the kernel-patch, KASAN, lockdep,
+# DEBUG_ATOMIC_SLEEP, kmemleak; cached in build/debug-kernel (seconds when
+# nothing changed).  See scripts/debug-kernel.sh and debug-kernel.config.
+debug-kernel: kernel-patch
+	scripts/debug-kernel.sh build/dm-cowtree.patch build/debug-kernel
 
 checkpatch: deps-if-needed
 	@$(CHECKPATCH) --no-tree --quiet --show-types \
@@ -90,5 +104,5 @@ clean:
 	$(MAKE) -C tests/unit clean
 	rm -rf tests/vm/build
 
-.PHONY: all deps deps-if-needed module tools guest-tools bench kernel-patch unit vm-test check demo \
+.PHONY: all deps deps-if-needed module tools guest-tools bench kernel-patch debug-kernel unit vm-test check demo \
 	checkpatch sparse install clean
