@@ -51,6 +51,11 @@ bash tests/tools/run.sh > build/check-tools.log 2>&1
 grep -E '^(FAIL|tools:)' build/check-tools.log
 count build/check-tools.log tools
 
+# dmcowctl command line: argument helpers (C) and usage/error paths (host).
+make -C tests/cli run > build/check-cli.log 2>&1
+grep -E '^(FAIL|cli:)' build/check-cli.log
+count build/check-cli.log cli
+
 # Harness self-test: a kernel report must fail a scenario whose script passed.
 tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
 if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then

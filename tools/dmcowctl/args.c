@@ -168,18 +168,75 @@ void args_begin(void)
 	opterr = 0;	/* we print our own messages */
 }
 
+/* The long option ARG ("name" or "name=value") names: exact or unique prefix. */
+static const struct option *find_long(const struct option *longopts, const char *arg)
+{
+	size_t len = strcspn(arg, "=");
+	const struct option *o, *hit = NULL;
+	int nr = 0;
+
+	for (o = longopts; o && o->name; o++) {
+		if (strncmp(o->name, arg, len))
+			continue;
+		if (strlen(o->name) == len)
+			return o;
+		hit = o;
+		nr++;
+	}
+	return nr == 1 ? hit : NULL;
+}
+
+/* Says precisely what is wrong with the option getopt_long refused. */
+static void bad_option(char **argv, const char *shortopts,
+		       const struct option *longopts, const char *synopsis)
+{
+	const char *arg = argv[optind - 1];
+	const struct option *o = NULL;
+	size_t len;
+
+	/*
+	 * optopt is 0 for an unknown long option and the option's value for
+	 * a known one missing its argument; argv[optind - 1] is the last
+	 * word getopt finished, which is not the culprit inside "-ab".
+	 */
+	if (!strncmp(arg, "--", 2) && arg[2]) {
+		o = find_long(longopts, arg + 2);
+		if (optopt && (!o || o->val != optopt))
+			arg = NULL;	/* a short option after it */
+	} else {
+		arg = NULL;
+	}
+	if (arg) {
+		len = strcspn(arg, "=");
+		if (!o)
+			usage_err(synopsis, "option '%.*s' is unknown", (int)len, arg);
+		else if (o->has_arg == no_argument && arg[len])
+			usage_err(synopsis, "option '--%s' takes no argument", o->name);
+		else
+			usage_err(synopsis, "option '--%s' needs an argument", o->name);
+	} else if (optopt > 0 && optopt < 128 && isgraph(optopt) && optopt != ':' &&
+		   strchr(shortopts, optopt)) {
+		usage_err(synopsis, "option '-%c' needs an argument", optopt);
+	} else if (optopt > 0 && optopt < 128 && isgraph(optopt)) {
+		usage_err(synopsis, "option '-%c' is unknown", optopt);
+	} else {
+		usage_err(synopsis, "option '%s' is unknown or needs an argument",
+			  argv[optind - 1]);
+	}
+}
+
 int args_next(int argc, char **argv, const char *shortopts,
 	      const struct option *longopts, const char *synopsis)
 {
 	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
 
 	if (c == '?') {
-		if (optopt)
-			usage_err(synopsis, "option '-%c' is unknown or needs an argument",
-				  optopt);
-		else
-			usage_err(synopsis, "option '%s' is unknown or needs an argument",
-				  argv[optind - 1]);
+		/* -h/--help anywhere, not only right after the command. */
+		if (optopt == 'h' || (!optopt && !strcmp(argv[optind - 1], "--help"))) {
+			printf("usage: dmcowctl %s\n", synopsis);
+			exit(0);
+		}
+		bad_option(argv, shortopts, longopts, synopsis);
 	}
 	return c;
 }

@@ -45,10 +45,10 @@ int usage_err(const char *synopsis, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * getopt_long loop common part: handles -h/--help (prints synopsis, returns
- * 0 through *done) and unknown options.  Commands call args_begin() once,
- * then args_next() until it returns -1.  Returns the option character, -1 at
- * the end, or '?' after printing a usage error.
+ * getopt_long loop common part: handles -h/--help (prints the synopsis on
+ * stdout and exits 0) and unknown options.  Commands call args_begin()
+ * once, then args_next() until it returns -1.  Returns the option
+ * character, -1 at the end, or '?' after printing a usage error.
  */
 void args_begin(void);
 int args_next(int argc, char **argv, const char *shortopts,

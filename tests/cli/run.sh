@@ -1,0 +1,239 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# dmcowctl command-line tests that need no kernel: the unit tests of the
+# argument helpers (build/test-args), then the built binary's usage and
+# error paths: unknown commands and options, missing and extra arguments,
+# bad names, sizes, chunk sizes, percentages and -o columns, --help of
+# every command, exit codes (0 ok, 1 failed, 2 usage) and that each error
+# is one "dmcowctl: ..." sentence on stderr saying what is wrong.
+# The offline metadata tools are covered by tests/tools/run.sh.
+# Last line: "cli: N passed, N failed".
+#
+# DMCOWCTL=path overrides the binary (default: build it).
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+here=$top/tests/cli
+passed=0 failed=0
+
+ok() { echo "PASS $1"; passed=$((passed + 1)); }
+ko() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
+
+# Unit tests of args.c.
+if make -s -C "$here" all > /dev/null 2>&1; then
+	"$here/build/test-args" > "$here/build/test-args.log" 2>&1
+	rc=$?
+	grep -E '^FAIL' "$here/build/test-args.log"
+	line=$(grep -E '^args: [0-9]+ passed, [0-9]+ failed$' "$here/build/test-args.log")
+	if [[ -z $line ]]; then
+		ko "test-args" "no result line (exit $rc): $(tail -3 "$here/build/test-args.log")"
+	else
+		p=$(sed -E 's/^args: ([0-9]+) passed.*/\1/' <<< "$line")
+		f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
+		echo "$line (test-args.c)"
+		passed=$((passed + p))
+		failed=$((failed + f))
+		((rc == 0 || f > 0)) || ko "test-args" "exit $rc"
+	fi
+else
+	ko "test-args builds" "$(make -C "$here" all 2>&1 | tail -5)"
+fi
+
+if [[ -z ${DMCOWCTL:-} ]]; then
+	if ! make -s -C "$top/tools/dmcowctl" > /dev/null; then
+		ko "dmcowctl builds"
+		echo "cli: $passed passed, $failed failed"
+		exit 1
+	fi
+	DMCOWCTL=$top/tools/dmcowctl/build/dmcowctl
+fi
+D=$DMCOWCTL
+tmp=$(mktemp -d /tmp/dmcowctl-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+
+# expect NAME RC PATTERN CMD...: run dmcowctl with CMD; its exit status
+# must be RC.  For RC 0, stdout must match the extended regexp PATTERN.
+# Otherwise stderr must start with "dmcowctl: ", its first line must match
+# PATTERN and nothing may go to stdout.
+expect() {
+	local name=$1 want=$2 pat=$3 rc first
+	shift 3
+	"$D" "$@" > out.txt 2> err.txt
+	rc=$?
+	if [[ $rc != "$want" ]]; then
+		ko "$name" "exit $rc, expected $want; stderr: $(head -c 300 err.txt)"
+		return
+	fi
+	if [[ $want == 0 ]]; then
+		if grep -qE -- "$pat" out.txt; then
+			ok "$name"
+		else
+			ko "$name" "stdout does not match '$pat': $(head -c 300 out.txt)"
+		fi
+		return
+	fi
+	first=$(head -1 err.txt)
+	if [[ $first != "dmcowctl: "* ]]; then
+		ko "$name" "stderr does not start with 'dmcowctl: ': $(head -c 300 err.txt)"
+	elif ! grep -qE -- "$pat" <<< "$first"; then
+		ko "$name" "message does not match '$pat': $first"
+	elif [[ -s out.txt ]]; then
+		ko "$name" "error output on stdout: $(head -c 200 out.txt)"
+	elif [[ $pat == *"needs an argument"* || $pat == *"is unknown"* || $pat == *" takes "* ]] &&
+	     [[ $(tail -1 err.txt) != "usage: dmcowctl "* ]]; then
+		ko "$name" "usage error without the synopsis: $(tail -1 err.txt)"
+	else
+		ok "$name"
+	fi
+}
+
+#------------------------------------------------------------------
+# the command itself
+
+expect "no command" 2 "no command given" 
+expect "unknown command" 2 "unknown command 'frobnicate'" frobnicate
+expect "unknown command that looks like an option" 2 "unknown command '--bogus'" --bogus
+expect "--help" 0 "^usage: dmcowctl COMMAND" --help
+expect "-h" 0 "^usage: dmcowctl COMMAND" -h
+expect "help" 0 "exit status: 0 success, 1 operation failed, 2 usage error" help
+expect "help COMMAND" 0 "^usage: dmcowctl create POOL/NAME SIZE$" help create
+expect "help of an unknown command" 2 "unknown command 'nosuch'" help nosuch
+expect "version" 0 "^dmcowctl [0-9]+\.[0-9]+\.[0-9]+$" version
+
+# Every command listed by help has a --help of its own.
+cmds=$("$D" help | sed -n 's/^  \([a-z]\+\) .*/\1/p')
+[[ $(wc -w <<< "$cmds") -ge 17 ]] && ok "help lists the commands ($(wc -w <<< "$cmds"))" ||
+	ko "help lists the commands" "$cmds"
+# (dmcowctl pool --help is not handled: the pool subcommands are tested)
+for c in $cmds; do
+	[[ $c == pool ]] && continue
+	expect "$c --help" 0 "^usage: dmcowctl $c( |$)" "$c" --help
+	expect "$c -h" 0 "^usage: dmcowctl $c( |$)" "$c" -h
+done
+for c in create activate deactivate extend status; do
+	expect "pool $c --help" 0 "^usage: dmcowctl pool $c POOL" pool "$c" --help
+done
+# -h/--help after other arguments.
+expect "list --json --help" 0 "^usage: dmcowctl list " list --json --help
+expect "create POOL/NAME SIZE -h" 0 "^usage: dmcowctl create " create p/v 1G -h
+expect "pool create ... --help" 0 "^usage: dmcowctl pool create " pool create p a b --chunk-size 64k --help
+expect "monitor POOL --once --help" 0 "^usage: dmcowctl monitor POOL .*--interval" monitor p --once --help
+
+#------------------------------------------------------------------
+# unknown options and option arguments
+
+expect "unknown long option" 2 "^dmcowctl: option '--bogus' is unknown$" create p/v 1G --bogus
+expect "unknown short option" 2 "^dmcowctl: option '-x' is unknown$" list -x
+expect "unknown short option in a group" 2 "^dmcowctl: option '-x' is unknown$" list -jx
+expect "unknown short option after a long one" 2 "^dmcowctl: option '-x' is unknown$" list --json -x
+expect "snapshot takes no options" 2 "option '--force' is unknown" snapshot --force p/v s
+expect "long option without its argument" 2 "^dmcowctl: option '--chunk-size' needs an argument$" \
+	pool create p a b --chunk-size
+expect "short option without its argument" 2 "^dmcowctl: option '-o' needs an argument$" list -o
+expect "abbreviated long option without its argument" 2 "option '--output' needs an argument" list --out
+expect "flag given an argument" 2 "^dmcowctl: option '--json' takes no argument$" list --json=yes
+expect "monitor --threshold without a value" 2 "option '--threshold' needs an argument" monitor p --threshold
+
+#------------------------------------------------------------------
+# number of arguments
+
+for c in "create p/v" "create p/v 1G extra" "rollback p/v" "rename p/v" "resize p/v" "rename p/v a b"; do
+	set -- $c
+	n=2
+	expect "$c: wrong number of arguments" 2 "^dmcowctl: $1 takes $n arguments$" $c
+done
+for c in "activate" "deactivate p/v p/w" "delete" "delete p/v p/w"; do
+	set -- $c
+	expect "${c:-activate}: wrong number of arguments" 2 "^dmcowctl: $1 takes 1 argument$" $c
+done
+expect "create with nothing" 2 "create takes 2 arguments" create
+expect "snapshot without a name" 2 "snapshot takes a list of volumes and a snapshot name" snapshot p/v
+expect "snapshot with three arguments" 2 "snapshot takes a list of volumes and a snapshot name" snapshot p/v s t
+expect "list with two pools" 2 "list takes at most one pool" list a b
+expect "monitor without a pool" 2 "monitor takes POOL" monitor
+expect "monitor with two pools" 2 "monitor takes POOL" monitor a b
+expect "pool without a subcommand" 2 "pool needs a subcommand" pool
+expect "unknown pool subcommand" 2 "unknown pool subcommand 'frob': use create, activate" pool frob
+expect "pool create with two devices" 2 "pool create takes POOL METADATA_DEV DATA_DEV" pool create p a
+expect "pool create with four" 2 "pool create takes POOL METADATA_DEV DATA_DEV" pool create p a b c
+expect "pool activate with one device" 2 "pool activate takes POOL METADATA_DEV DATA_DEV" pool activate p a
+expect "pool deactivate without a pool" 2 "pool deactivate takes POOL" pool deactivate
+expect "pool extend with two pools" 2 "pool extend takes POOL" pool extend a b
+expect "pool status without a pool" 2 "pool status takes POOL" pool status
+
+#------------------------------------------------------------------
+# names: POOL/NAME and lists of them
+
+expect "POOL/NAME without a slash" 2 "'pool' is not POOL/NAME" create pool 1G
+expect "POOL/NAME with two slashes" 2 "'a/b/c' is not POOL/NAME" activate a/b/c
+expect "empty pool name" 2 "'' is not a valid pool name" activate /v
+expect "empty volume name" 2 "'' is not a valid volume name" delete p/
+expect "volume name with a comma" 2 "'a,b' is not a valid volume name" create p/a,b 1G
+expect "volume name too long" 2 "is not a valid volume name: use 1 to 63" \
+	create p/$(printf 'v%.0s' {1..64}) 1G
+expect "pool name too long" 2 "is not a valid pool name: use 1 to 63" \
+	pool status $(printf 'p%.0s' {1..64})
+expect "pool name far too long" 2 "pool name in '.*' is too long" \
+	activate $(printf 'p%.0s' {1..200})/v
+expect "pool name with a slash" 2 "'a/b' is not a valid pool name" pool create a/b x y
+expect "snapshot name invalid" 2 "'bad/name' is not a valid volume name" snapshot p/v bad/name
+expect "snapshot name '..'" 2 "'\.\.' is not a valid volume name" snapshot p/v ..
+expect "snapshot list across pools" 2 "volumes 'p/\.\.\.' and 'q/\.\.\.' are in different pools" \
+	snapshot p/a,q/b s
+expect "snapshot list with a bad member" 2 "'bad' is not POOL/NAME" snapshot p/a,p/b,bad s
+expect "snapshot list of commas" 2 "no volume given" snapshot ,, s
+expect "monitor of an invalid pool name" 2 "'a b' is not a valid pool name" monitor "a b"
+
+#------------------------------------------------------------------
+# sizes, chunk sizes, percentages
+
+for s in 0 1.5G 100 -1G 1X 1GG 16384P 99999999999999999999 ""; do
+	expect "create with size '$s'" 2 "^dmcowctl: '$s' is not a size: use e.g. 512M, 10G or 2048s$" \
+		create p/v -- "$s"
+done
+expect "resize with a bad size" 2 "'12q' is not a size" resize p/v 12q
+for s in 0 2k 3k 6k 2M 127s 1000 64 x; do
+	expect "chunk size '$s'" 2 "^dmcowctl: chunk size '$s' is not a power of two from 4k to 1M$" \
+		pool create p a b --chunk-size "$s"
+done
+# Good chunk sizes get past parsing: the devices are the next problem.
+for s in 4k 64k 1M 128s 4096 8KiB; do
+	expect "chunk size '$s' accepted" 1 "^dmcowctl: cannot open ./nonexistent" \
+		pool create p ./nonexistent ./nonexistent --chunk-size "$s"
+done
+expect "low water mark not a size" 2 "low water mark '5%' is not a size" pool create p a b --low-water 5%
+expect "threshold over 100" 2 "threshold '101' is not a percentage from 0 to 100" monitor p --threshold 101
+expect "threshold negative" 2 "threshold '-1' is not a percentage" monitor p --threshold -1
+expect "extend-by 0" 2 "'0' is not a size or percentage" monitor p --extend-by 0
+expect "extend-by 0%" 2 "'0%' is not a size or percentage" monitor p --extend-by 0%
+expect "extend-by 1001%" 2 "'1001%' is not a size or percentage" monitor p --extend-by 1001%
+expect "interval not a number" 2 "interval '1m' is not a number of seconds" monitor p --interval 1m
+
+#------------------------------------------------------------------
+# -o columns
+
+expect "unknown column" 2 "unknown column 'bogus': choose from name,id,size,mapped,data%,created,origin,active,mounted" \
+	list -o bogus
+expect "unknown column in a list" 2 "unknown column 'sise'" list -o name,sise,id
+expect "empty column list" 2 "no columns given" list -o ""
+expect "column list of commas" 2 "no columns given" list -o ,,
+# Good lists get past parsing: without device-mapper the listing fails.
+for o in name NAME,ORIGIN "name,id,size,mapped,data%,created,origin,active,mounted" mounted,name; do
+	expect "columns '$o' accepted" 1 "device-mapper" list -o "$o"
+done
+
+#------------------------------------------------------------------
+# operation failures (exit 1) say what failed; this host has no
+# device-mapper, or a file is not a block device
+
+expect "list without device-mapper" 1 "listing the device-mapper devices failed" list
+expect "status of a missing pool" 1 "pool 'nosuch' is not active" pool status nosuch
+expect "create in a missing pool" 1 "'nosuch'" create nosuch/v 1G
+: > file.img
+expect "pool create on a missing device" 1 "cannot open ./nonexistent: No such file or directory" \
+	pool create p ./nonexistent ./nonexistent
+expect "pool create on a file" 1 "file.img is not a block device" pool create p file.img file.img
+expect "pool activate on a file" 1 "file.img is not a block device" pool activate p file.img file.img
+
+echo "cli: $passed passed, $failed failed"
+((failed == 0))
