@@ -46,6 +46,7 @@ tools: deps-if-needed
 # Static helpers copied into the test VM (tests/vm/tools).
 guest-tools: deps-if-needed
 	$(MAKE) -C tests/vm/tools
+	$(MAKE) -C tests/tools guest
 	$(MAKE) -C tests/bench
 
 unit: deps-if-needed

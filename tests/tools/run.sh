@@ -172,6 +172,11 @@ expect_rc "check a zeroed superblock" 1 "$D" check zero.img
 expect_rc "repair without a superblock fails" 1 "$D" repair -i zero.img -o fixed3.img
 
 #------------------------------------------------------------------
+# crafted corrupt images (tests/fixtures) and generated corruption
+
+source "$top/tests/tools/corrupt-images.sh"
+
+#------------------------------------------------------------------
 # restore input errors
 
 printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=10\nvolume id=1 name="a"\nmap 0 5 10 1\nend-dump\n' > big.dump
