@@ -50,7 +50,7 @@ mkdir -p "$root/etc/lvm"
 cat > "$root/etc/lvm/lvm.conf" <<'EOF'
 devices { obtain_device_list_from_udev = 0 use_devicesfile = 0 }
 activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }
-backup { backup = 0 archive = 0 }
+backup { backup = 1 archive = 0 }
 EOF
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 copy_binary "$top/tools/dmcowctl/build/dmcowctl"
