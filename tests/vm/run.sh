@@ -11,7 +11,9 @@
 #   # timeout: SECONDS     per boot (default 300)
 #   # mem: MIB             guest memory (default 1024)
 #   # disks: SIZE...       virtio disks /dev/vda.. on sparse files, e.g. 256M 1G
-#   # boots: N             boot N times on the same disks; $COW_BOOT = 1..N
+#   # boots: N             boot N times on the same disks; $COW_BOOT = 1..N,
+#                          $COW_BOOTS = N; VM_BOOTS_<name> (dashes as _, e.g.
+#                          VM_BOOTS_power_cuts=51) overrides N
 #
 # A boot passes when the script exits 0, or when it ends in power_cut and
 # it is not the last boot.  Any kernel oops, BUG, WARNING, KASAN, UBSAN,
@@ -92,6 +94,7 @@ scenario_initrd() {
 	{
 		echo '. /etc/cowtest-lib.sh'
 		echo '[ -e /etc/cowtree-lib.sh ] && . /etc/cowtree-lib.sh'
+		echo "export COW_BOOTS=${boots:-1}"
 		local v
 		for v in ${VM_ENV:-}; do
 			printf 'export %s=%q\n' "$v" "${!v:-}"
@@ -139,6 +142,8 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 	tmo=$(header "$script" timeout 300)
 	mem=$(header "$script" mem 1024)
 	boots=$(header "$script" boots 1)
+	local boots_var=VM_BOOTS_${name//-/_}
+	boots=${!boots_var:-$boots}
 	log=$build/logs/$name.log
 	initrd=$build/$name.initrd
 	: > "$log"

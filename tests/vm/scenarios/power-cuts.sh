@@ -6,12 +6,13 @@
 # timeout: 300
 # disks: 64M 256M 1M
 # boots: 11
+# (cuts = boots - 1; VM_BOOTS_power_cuts=51 make vm-test T=power-cuts: 50 cuts)
 
 load_cowtree
 meta=/dev/vda data=/dev/vdb notes=/dev/vdc
 SZ=$(mib_sectors 16)
 REGIONS=8			# 2 MiB regions per volume
-LAST_BOOT=11
+LAST_BOOT=${COW_BOOTS:-11}	# run.sh: "# boots:" or VM_BOOTS_power_cuts
 
 # Notes: "write ID R GEN" (done), "intent ID R GEN" (maybe), "snap NEW ORIG",
 # "del ID", "rollback ID SNAP".  State: /tmp/st/ID.R holds "TAG GEN" (the
