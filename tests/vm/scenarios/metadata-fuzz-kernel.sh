@@ -1,0 +1,222 @@
+# Metadata fuzzing against the kernel.  A pool is populated in the guest
+# (volumes written with cowpattern, a snapshot, 24 snapshots of it so the
+# volumes btree has an internal node, a diverged snapshot, a held metadata
+# snapshot, a deleted volume awaiting reclaim) and its metadata image saved.
+# Then for each case cowfuzz (tests/tools/cowfuzz.c) corrupts one reachable
+# block of one type (superblock, space map root/index/count blocks, data
+# space map counts and index btree, mapping/volumes/dead btree leaves and
+# internal nodes, held root) by bit flips, zeroing, a copy of another block
+# of the same type, a stale version, a header field with a recomputed
+# checksum, a truncated device, or a payload bit with a recomputed
+# checksum, and:
+#  - dmcowctl check must reject every strict case (damage that the format
+#    detects: checksum, type, location, stamp, header, device size);
+#  - the kernel activates the pool on the image (loop device) or refuses
+#    with a DMERR in the log; if it activates, every written block of
+#    volumes 1, 2 and 10 reads back as the right pattern or fails with EIO
+#    (and an error in the log), never wrong data on a strict case; one new
+#    chunk, one shared chunk overwrite, a message and a commit either work
+#    (and then read back) or fail with EIO / a mode change;
+#  - no oops, WARNING or hang (the harness checks the console).
+# Not covered: internal nodes of the dead and data-space-map index trees
+# (they need > 84 dead entries / > 126 x 1016 data chunks in use; they are
+# the same node code as the covered trees).
+# FUZZ=N cases (default 200, about 2 s each), FUZZ_SEED=S to repeat a run.
+# timeout: 2400
+# mem: 1024
+
+N=${FUZZ:-200}
+SEED=${FUZZ_SEED:-$(date +%s)}
+log "metadata fuzz: $N cases, seed $SEED (FUZZ_SEED=$SEED FUZZ=$N to repeat)"
+load_cowtree
+brd_load 2 64
+
+CH=8				# 4 KiB chunks: deep mapping trees
+META_SECT=8192			# 4 MiB of metadata
+DATA_SECT=$(mib_sectors 16)
+SZ=$(mib_sectors 8)		# volume size
+dmsetup create meta --table "0 $META_SECT linear /dev/ram0 0" || die "meta slice"
+dmsetup create data --table "0 $DATA_SECT linear /dev/ram1 0" || die "data slice"
+dd if=/dev/zero of=/dev/mapper/meta bs=4k count=1 2>/dev/null
+
+# ---- populate ----
+M=/tmp/maps
+mkdir -p $M
+rec() {	# rec VOL_DEV MAPFILE TAG GEN OFFSET LENGTH
+	cowpattern write /dev/mapper/$1 --tag $3 --gen $4 --offset $5 --length $6 \
+		--record $2 --fsync --quiet || die "write to $1 failed"
+}
+pool_create pool /dev/mapper/meta /dev/mapper/data $CH
+vol_create pool 1 v1 $SZ
+rec v1 $M/1 1 1 0 3M
+snapshot pool 2 1 snap
+cp $M/1 $M/2
+rec v1 $M/1 1 2 1M 512K
+# An older image: the source of stale blocks.
+dmsetup suspend pool || die "suspend pool"
+dd if=/dev/mapper/meta of=/tmp/meta-old.img bs=1M 2>/dev/null || die "save old image"
+dmsetup resume pool || die "resume pool"
+msg pool reserve_metadata_snap
+rec v1 $M/1 1 3 2M 256K
+args=""
+for id in $(seq 10 33); do args="$args $id 2 s$id"; done
+msg pool snapshot $args
+cp $M/2 $M/10
+vol_activate pool 10 v10 $SZ
+rec v10 $M/10 1 4 512K 128K
+vol_create pool 3 v3 $SZ
+rec v3 $M/3 3 1 0 1M
+vol_deactivate v3
+vol_deactivate v10
+vol_deactivate v1
+# Delete volume 3 with the pool suspended: its reclamation stays pending in
+# the image, and every activation below resumes it.
+dmsetup suspend pool || die "suspend pool"
+msg pool delete 3
+log "populated: $(dmsetup status pool)"
+[ "$(pool_reclaiming pool)" -gt 0 ] || die "no reclamation pending: $(dmsetup status pool)"
+pool_remove pool
+dd if=/dev/mapper/meta of=/tmp/meta.img bs=1M 2>/dev/null || die "save image"
+dd if=/dev/mapper/data of=/tmp/data.img bs=1M 2>/dev/null || die "save data"
+dmsetup remove meta
+dmsetup remove data
+dmcowctl check /tmp/meta.img || die "the pristine image is not clean"
+cowfuzz classify /tmp/meta.img | grep '^count' | tr '\n' ' '
+echo
+for c in sb msm-root msm-index msm-rc dsm-rc held map-leaf map-internal vol-leaf \
+	 vol-internal dead-leaf dsm-leaf; do
+	n=$(cowfuzz classify /tmp/meta.img | awk -v c=$c '$1 == "count" && $2 == c { print $3 }')
+	[ "${n:-0}" -gt 0 ] || die "the image has no $c block: the fuzz would not cover it"
+done
+
+# ---- one case ----
+# errors_logged: the kernel said why (DMERR / cow_err lines since the
+# case started: the log is cleared then; a corrupt block read again and
+# again can log thousands of lines, overwriting the case's marker).
+errors_logged() {
+	dmesg | grep -q 'device-mapper: .*\(cowtree\|table\)'
+}
+echo on > /proc/sys/kernel/printk_devkmsg	# no rate limit on the markers
+
+# run_case DESC STRICT: the image is /tmp/case.img; sets $outcome.
+run_case() {
+	local desc=$1 strict=$2 mloop dloop id r wrong ioerr mode
+	outcome=""
+	cp /tmp/data.img /tmp/dcase.img
+	mloop=/dev/loop0 dloop=/dev/loop1
+	losetup $mloop /tmp/case.img || die "losetup meta"
+	losetup $dloop /tmp/dcase.img || die "losetup data"
+	dmesg -c > /dev/null
+	echo "COWFUZZ-MARK $desc" > /dev/kmsg
+	if ! dmsetup create fzpool --table "0 $DATA_SECT cowtree-pool $mloop $dloop $CH 16" \
+			2> /tmp/ctr.err; then
+		errors_logged || { dmesg | tail -5; die "$desc: pool refused without a DMERR"; }
+		dmsetup remove fzpool 2>/dev/null || true
+		outcome=refused
+		losetup -d $mloop; losetup -d $dloop
+		return
+	fi
+	mode=$(pool_mode fzpool)
+	outcome="act-$mode"
+	for id in 1 2 10; do
+		if ! dmsetup create fzv$id --table "0 $SZ cowtree /dev/mapper/fzpool $id" 2>/dev/null; then
+			errors_logged || die "$desc: volume $id refused without a DMERR"
+			dmsetup remove fzv$id 2>/dev/null || true
+			outcome="$outcome vol$id-refused"
+			continue
+		fi
+		r=0
+		cowfuzz verify /dev/mapper/fzv$id $M/$id > /tmp/ver.out || r=$?
+		set -- $(tail -1 /tmp/ver.out)
+		ioerr=$4 wrong=$6
+		[ "$1" = ok ] || { cat /tmp/ver.out; die "$desc: cowfuzz verify failed (rc $r)"; }
+		if [ "$wrong" != 0 ]; then
+			if [ "$strict" = 1 ]; then
+				cat /tmp/ver.out
+				die "$desc: volume $id returned wrong data for $wrong blocks"
+			fi
+			outcome="$outcome vol$id-wrong"
+			wrong_total=$((wrong_total + 1))
+		fi
+		if [ "$ioerr" != 0 ]; then
+			errors_logged || die "$desc: volume $id: $ioerr read errors without a DMERR"
+			outcome="$outcome vol$id-eio"
+		fi
+	done
+	# Writes: a fresh chunk and a shared one (snapshot, held root), a
+	# message, a commit.  Either they work and read back, or they fail.
+	if [ -b /dev/mapper/fzv1 ]; then
+		: > /tmp/wmap
+		if cowpattern write /dev/mapper/fzv1 --tag 1 --gen 9 --offset 4M --length 8K \
+			--record /tmp/wmap --fsync --quiet > /dev/null 2>&1 &&
+		   cowpattern write /dev/mapper/fzv1 --tag 1 --gen 9 --offset 0 --length 4K \
+			--record /tmp/wmap --fsync --quiet > /dev/null 2>&1; then
+			r=0
+			cowfuzz verify /dev/mapper/fzv1 /tmp/wmap > /tmp/ver.out || r=$?
+			set -- $(tail -1 /tmp/ver.out)
+			if [ "$r" != 0 ] || [ "$4" != 0 ]; then
+				cat /tmp/ver.out
+				[ "$strict" = 1 ] && die "$desc: an acknowledged write does not read back"
+				outcome="$outcome write-lost"
+			fi
+		else
+			errors_logged || die "$desc: a write failed without a DMERR"
+			outcome="$outcome write-eio"
+		fi
+	fi
+	dmsetup message fzpool 0 release_metadata_snap 2>/dev/null || outcome="$outcome release-refused"
+	for id in 1 2 10; do
+		if [ -b /dev/mapper/fzv$id ]; then
+			dmsetup remove fzv$id || die "$desc: remove fzv$id"
+		fi
+	done
+	dmsetup suspend fzpool || die "$desc: suspend (commit) failed"
+	mode=$(pool_mode fzpool)
+	outcome="$outcome end-$mode"
+	case $mode in
+	rw|out_of_data_space) ;;
+	*) errors_logged || die "$desc: pool ended in $mode mode without a DMERR" ;;
+	esac
+	dmsetup remove fzpool || die "$desc: remove pool failed"
+	losetup -d $mloop; losetup -d $dloop
+}
+
+# The pristine image: everything verifies, nothing fails.
+wrong_total=0
+cp /tmp/meta.img /tmp/case.img
+run_case "pristine" 1
+case "$outcome" in
+"act-rw end-rw") ;;
+*) die "the pristine image: $outcome" ;;
+esac
+log "pristine image: $outcome"
+
+# ---- the cases ----
+i=0 strict_n=0 missed=0 t0=$(uptime_cs)
+: > /tmp/summary
+while [ $i -lt $N ]; do
+	line=$(cowfuzz corrupt /tmp/meta.img /tmp/case.img --case $i --seed $SEED \
+		--old /tmp/meta-old.img) || die "cowfuzz corrupt case $i failed"
+	set -- $line
+	how=${3#how=} class=${4#class=} strict=${6#strict=}
+	crc=0
+	dmcowctl check /tmp/case.img > /tmp/chk.out 2>&1 || crc=$?
+	if [ $strict = 1 ]; then
+		strict_n=$((strict_n + 1))
+		if [ $crc = 0 ]; then
+			cat /tmp/chk.out
+			die "dmcowctl check missed strict corruption: $line"
+		fi
+	fi
+	run_case "$line" $strict
+	echo "$how $class check=$crc $outcome" >> /tmp/summary
+	i=$((i + 1))
+done
+t1=$(uptime_cs)
+log "per kind and class: check exit status and kernel outcome (count)"
+awk '{ k = $1 " " $2; n[k]++; if ($3 != "check=0") d[k]++; o[k] = o[k] " " $4 }
+	END { for (k in n) printf "  %-22s %3d cases, check rejects %3d\n", k, n[k], d[k] }' \
+	/tmp/summary | sort
+log "kernel outcomes:"
+cut -d' ' -f4- /tmp/summary | sed 's/ vol[0-9]*-eio/ eio/g' | sort | uniq -c | sort -rn
+log "metadata fuzz ok: $i cases ($strict_n strict, all rejected by dmcowctl check), $wrong_total non-strict volume reads with wrong data, $(((t1 - t0) / 100)) s, seed $SEED"
