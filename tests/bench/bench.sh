@@ -111,6 +111,76 @@ snap_down() {
 	done
 }
 
+#---------------------------------------------------------------- copy strategy
+
+# copy_mode (kcopyd or read-merge-write) for the first 4 KiB write to a
+# chunk after a snapshot of a full volume, in random chunk order, one write
+# per chunk (so each copies the rest of its chunk; with 4 KiB chunks
+# nothing is copied: the two modes run the same code, which shows the
+# noise).  Both modes in the same boot, interleaved ABBA twice per case so
+# that drift cancels.
+CM_PARAM=/sys/module/dm_cowtree/parameters/copy_mode
+
+# cm_iolog FILE DEV VOL_MIB CHUNK_KIB: a fio iolog writing 4 KiB at the
+# start of every chunk in a random order.
+cm_iolog() {
+	{
+		echo "fio version 2 iolog"
+		echo "$2 add"
+		echo "$2 open"
+		awk -v n=$(($3 * 1024 / $4)) -v c=$(($4 * 1024)) -v seed=$4 'BEGIN {
+			srand(seed)
+			for (i = 0; i < n; i++) a[i] = i
+			for (i = n - 1; i > 0; i--) {
+				j = int(rand() * (i + 1)); t = a[i]; a[i] = a[j]; a[j] = t
+			}
+			for (i = 0; i < n; i++) print "'"$2"' write", a[i] * c, 4096
+		}'
+		echo "$2 close"
+	} > $1
+}
+
+copy_mode_bench() {
+	for cs in 8 128 2048; do
+		kib=$((cs / 2))
+		case $cs in
+		8) mib=32 ;;
+		128) mib=128 ;;
+		*) mib=256 ;;
+		esac
+		[ "$QUICK" = 1 ] && mib=16
+		cm_iolog /tmp/cm.iolog /dev/mapper/bvol $mib $kib
+		for kind in snap; do
+			for qd in 1 16; do
+				rep=0
+				for mode in kcopyd rmw rmw kcopyd kcopyd rmw rmw kcopyd; do
+					rep=$((rep + 1))
+					echo $mode > $CM_PARAM || die "copy_mode=$mode"
+					cow_up $cs
+					fio --name=prep --filename=/dev/mapper/bvol --ioengine=libaio \
+						--direct=1 --rw=write --bs=1M --iodepth=16 \
+						--size=${mib}M > /dev/null || die "prep"
+					cow_snap > /dev/null || die "snapshot"
+					fio --name=cm --read_iolog=/tmp/cm.iolog --replay_no_stall=1 \
+						--ioengine=libaio --direct=1 --iodepth=$qd \
+						--output-format=json > /tmp/fio.json 2>/tmp/fio.err ||
+						{ cat /tmp/fio.err; die "fio copy $mode $kind"; }
+					echo "BENCH-JSON cow${kib}k-$mode copy-$kind-qd$qd.$rep $(tr -d '\n' < /tmp/fio.json)"
+					cow_down
+				done
+			done
+		done
+	done
+	echo auto > $CM_PARAM
+}
+
+if [ "${BENCH_ONLY:-}" = copy-mode ]; then
+	log "bench: copy strategy only"
+	copy_mode_bench
+	log "bench: done"
+	exit 0
+fi
+
 #---------------------------------------------------------------- standard set
 
 log "bench: raw device"
@@ -167,6 +237,8 @@ for n in 1 4; do
 		snap_down
 	done
 done
+log "bench: copy strategy (copy_mode kcopyd vs rmw)"
+copy_mode_bench
 # dm-linear doing the same writes, for the ratio.
 linear_up
 for cs in 8 128 2048; do

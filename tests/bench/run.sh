@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # make bench: boot one guest per repeat, run tests/bench/bench.sh there and
 # build the report (JSON, markdown, PNG plots) in tests/bench/results/.
-#   BENCH_REPEATS=N (default 1), QUICK=1 (tiny sizes; a smoke test only)
+#   BENCH_REPEATS=N (default 1), QUICK=1 (tiny sizes; a smoke test only),
+#   BENCH_ONLY=copy-mode (only the copy_mode kcopyd/rmw comparison)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/tests/bench/results/$(date +%Y%m%d-%H%M%S)}
@@ -11,7 +12,7 @@ mkdir -p "$out"
 cp "$top/tests/bench/bench.sh" "$out/jobs-bench.sh"
 logs=()
 for ((i = 1; i <= repeats; i++)); do
-	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RUNTIME" "$top/tests/vm/run.sh" \
+	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RUNTIME BENCH_ONLY" "$top/tests/vm/run.sh" \
 		--dir "$top/tests/bench" bench
 	cp "$top/tests/vm/build/logs/bench.log" "$out/console-$i.log"
 	logs+=("$out/console-$i.log")

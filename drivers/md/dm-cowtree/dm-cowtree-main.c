@@ -8,6 +8,39 @@
 #include "dm-cowtree.h"
 
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+
+int cow_copy_mode = COW_COPY_AUTO;
+
+static const char * const copy_mode_names[] = {
+	[COW_COPY_AUTO] = "auto",
+	[COW_COPY_KCOPYD] = "kcopyd",
+	[COW_COPY_RMW] = "rmw",
+};
+
+static int copy_mode_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(copy_mode_names, val);
+
+	if (i < 0)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, i);
+	return 0;
+}
+
+static int copy_mode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", copy_mode_names[READ_ONCE(*(int *)kp->arg)]);
+}
+
+static const struct kernel_param_ops copy_mode_ops = {
+	.set = copy_mode_set,
+	.get = copy_mode_get,
+};
+
+module_param_cb(copy_mode, &copy_mode_ops, &cow_copy_mode, 0644);
+MODULE_PARM_DESC(copy_mode,
+		 "How a partly written new chunk is filled: kcopyd, rmw (read-merge-write) or auto (by chunk size; default)");
 
 static int __init dm_cowtree_init(void)
 {

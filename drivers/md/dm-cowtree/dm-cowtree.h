@@ -13,6 +13,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-kcopyd.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -35,6 +36,44 @@ struct cow_pool_features {
 	bool discard_enabled;
 	bool discard_passdown;
 	bool error_if_no_space;
+};
+
+/*
+ * How the part of a chunk shared with a snapshot that a write does not
+ * cover is copied (module parameter copy_mode): dm-kcopyd copies it while
+ * the bio goes to the new chunk, or read-merge-write reads the old chunk,
+ * merges the bio and writes the whole chunk once.  AUTO picks
+ * read-merge-write for chunks of at least COW_COPY_AUTO_RMW_MIN_SECTORS
+ * (measured: cowtree.rst).  Zeroing a fresh chunk always uses kcopyd.
+ */
+enum cow_copy_mode {
+	COW_COPY_AUTO,
+	COW_COPY_KCOPYD,
+	COW_COPY_RMW,
+};
+
+#define COW_COPY_AUTO_RMW_MIN_SECTORS 16u
+/*
+ * Pages all read-merge-write buffers of one pool may hold (16 MiB, kept
+ * for reuse until the pool is destroyed).
+ */
+#define COW_RMW_MAX_PAGES 4096u
+
+/*
+ * A deferred set (like dm-thin's all_io_ds): I/O to mapped data chunks
+ * enters the current epoch before it looks its chunk up and leaves when it
+ * completes.  cow_ds_close() ends the epoch and returns it; the epoch has
+ * passed once every I/O that entered it, or an earlier one, completed.
+ */
+#define COW_DS_EPOCHS 64u
+
+struct cow_deferred_set {
+	spinlock_t lock;
+	u64 current_epoch;	/* the epoch I/O enters now */
+	u64 sweeper;		/* oldest epoch that may hold I/O */
+	u64 wait_for;		/* a waiter wants to know when this passes */
+	bool waiting;
+	unsigned int count[COW_DS_EPOCHS];
 };
 
 /*
@@ -72,12 +111,29 @@ struct cow_pool {
 	struct delayed_work periodic_commit;
 	struct delayed_work no_space_timeout;
 	struct dm_kcopyd_client *copier;
+	struct workqueue_struct *rmw_wq;	/* read-merge-write merges */
+	spinlock_t rmw_lock;		/* protects the next two */
+	struct list_head rmw_free;	/* pages of finished buffers */
+	unsigned int rmw_nr_free;
+	atomic_t rmw_pages_used;	/* bounded by COW_RMW_MAX_PAGES */
+
+	/*
+	 * A data chunk freed in a transaction is reused only after that
+	 * transaction commits and all I/O started before the commit has
+	 * completed: cow_io_commit() closes an epoch of all_io into
+	 * reuse_barrier, and no chunk is allocated before it passed.
+	 * commit_lock orders commits against allocations.
+	 */
+	struct cow_deferred_set all_io;
+	struct mutex commit_lock;
+	u64 reuse_barrier;
 
 	spinlock_t lock;		/* protects everything below */
 	struct bio_list deferred_bios;	/* need the worker */
 	struct bio_list flush_bios;	/* issue after the next commit */
 	struct bio_list flush_completions; /* end after the next commit */
 	struct bio_list retry_on_resume; /* out of data space */
+	struct bio_list wait_reuse;	/* writes waiting for reuse_barrier */
 	struct list_head prepared_mappings; /* data written; insert mapping */
 	struct list_head active_volumes;
 	struct hlist_head cells[COW_CELL_BUCKETS];
@@ -100,6 +156,7 @@ struct cow_bio_ctx {
 	struct cow_vol *vol;
 	bio_end_io_t *saved_end_io;
 	struct cow_mapping *mapping;
+	u64 epoch;		/* of pool->all_io, while remapped */
 };
 
 /*----------------------------------------------------------------*/
@@ -143,6 +200,19 @@ int cow_volume_map(struct dm_target *ti, struct bio *bio);
 
 /* Seconds writes wait for data space before failing (module parameter). */
 extern unsigned int cow_no_space_timeout_secs;
+/* enum cow_copy_mode (module parameter copy_mode). */
+extern int cow_copy_mode;
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-ds.c */
+
+void cow_ds_init(struct cow_deferred_set *ds);
+u64 cow_ds_enter(struct cow_deferred_set *ds);
+/* Returns true if a waiter's epoch (cow_ds_passed(..., true)) just passed. */
+bool cow_ds_exit(struct cow_deferred_set *ds, u64 epoch);
+u64 cow_ds_close(struct cow_deferred_set *ds);
+/* Has @epoch passed?  If not and @wait, the exit that passes it says so. */
+bool cow_ds_passed(struct cow_deferred_set *ds, u64 epoch, bool wait);
 
 /*----------------------------------------------------------------*/
 /* dm-cowtree-volume.c */
