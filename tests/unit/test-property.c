@@ -14,12 +14,23 @@
 #include "cow-test.h"
 #include "cow-test-pool.h"
 #include "cow-check.h"
+#include "cow-metadata-internal.h"
 
 #define NV 12		/* volume ids 1..NV */
 #define NC 1024		/* model slots per volume */
 #define ND 3000		/* data chunks: small, so allocation wraps */
 #define MD 4096		/* metadata blocks */
 #define STRIDE 37	/* vchunk = slot * STRIDE: spread keys out */
+#define NDEL 12		/* deleting records the model follows */
+#define COW_COUNTER_ALL \
+	(COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN | COW_COUNTER_EXCLUSIVE)
+
+/* A deleted volume's (or rolled-back volume's old) tree being accounted. */
+struct deleting {
+	u64 id;			/* record key in the volumes btree */
+	u64 cursor;		/* slots with key >= cursor are still held */
+	u32 map[NC];
+};
 
 struct model {
 	bool live[NV + 1];
@@ -28,6 +39,10 @@ struct model {
 	bool own[NV + 1][NC];
 	u32 nr_mapped[NV + 1], nr_own[NV + 1];
 	u16 live_refs[ND];
+	/* Deleting records are holders too, until accounted. */
+	unsigned int nr_deleting;
+	struct deleting deleting[NDEL];
+	u16 deleting_refs[ND];
 	bool held;
 	u16 held_refs[ND];
 	u64 user_txn;
@@ -67,21 +82,53 @@ static void model_written(struct model *m, u64 id, u32 slot)
 	m->own[id][slot] = true;
 }
 
-/* Chunks mapped by @id and by no other live volume. */
+/* Chunks mapped by @id and by no other holder. */
 static u64 model_exclusive(const struct model *m, u64 id)
 {
 	u64 n = 0;
+	u32 s, d1;
+
+	for (s = 0; s < NC; s++) {
+		d1 = m->map[id][s];
+		n += d1 && m->live_refs[d1 - 1] == 1 && !m->deleting_refs[d1 - 1];
+	}
+	return n;
+}
+
+/* The deleting record @id now holds only keys >= @cursor. */
+static void model_account(struct model *m, struct deleting *dl, u64 cursor)
+{
 	u32 s;
 
 	for (s = 0; s < NC; s++)
-		n += m->map[id][s] && m->live_refs[m->map[id][s] - 1] == 1;
-	return n;
+		if (dl->map[s] && (u64)s * STRIDE >= dl->cursor &&
+		    (u64)s * STRIDE < cursor)
+			m->deleting_refs[dl->map[s] - 1]--;
+	dl->cursor = cursor;
+}
+
+/* @id's tree becomes a deleting record (called before it changes). */
+static void model_retire(struct model *m, u64 id)
+{
+	struct deleting *dl;
+	u32 s;
+
+	CHECK(m->nr_deleting < NDEL);
+	dl = &m->deleting[m->nr_deleting++];
+	dl->id = 0;		/* learnt from the pool: see sync_deleting() */
+	dl->cursor = 0;
+	for (s = 0; s < NC; s++) {
+		dl->map[s] = m->map[id][s];
+		if (dl->map[s])
+			m->deleting_refs[dl->map[s] - 1]++;
+	}
 }
 
 static void model_drop_volume(struct model *m, u64 id)
 {
 	u32 s;
 
+	model_retire(m, id);
 	for (s = 0; s < NC; s++)
 		model_map(m, id, s, 0);
 	m->live[id] = false;
@@ -202,7 +249,14 @@ static void verify_counters(void)
 		if (!P->m.live[id] || !P->h[id])
 			continue;
 		CHECK_OK(cow_volume_get_counters(P->h[id], &vc));
-		CHECK_EQ(vc.valid, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+		CHECK_EQ(vc.valid, COW_COUNTER_ALL);
+		/* Exclusive of one volume per operation, all now and then. */
+		if (id == pick || !(P->nr_ops % 64))
+			CHECK_MSG(vc.exclusive_chunks == model_exclusive(&P->m, id),
+				  "vol %llu: exclusive %llu, model %llu",
+				  (unsigned long long)id,
+				  (unsigned long long)vc.exclusive_chunks,
+				  (unsigned long long)model_exclusive(&P->m, id));
 		CHECK_MSG(vc.mapped_chunks == P->m.nr_mapped[id] &&
 			  vc.written_since_origin == P->m.nr_own[id],
 			  "vol %llu: mapped %llu written %llu, model %u %u",
@@ -216,12 +270,13 @@ static void verify_counters(void)
 	CHECK_OK(cow_pmd_get_volume_info(P->tp.pmd, pick, &info));
 	CHECK_EQ(info.mapped_chunks, P->m.nr_mapped[pick]);
 	CHECK_EQ(info.written_since_origin, P->m.nr_own[pick]);
-	CHECK_EQ(info.valid_counters, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+	CHECK_EQ(info.valid_counters, COW_COUNTER_ALL);
+	CHECK_EQ(info.exclusive_chunks, model_exclusive(&P->m, pick));
 }
 
 /*
  * The checker's independent recomputation of the last commit against the
- * committed model: exclusive chunks (not stored yet) and written chunks.
+ * committed model (it also compares with the stored counters).
  */
 static void verify_checker_counters(void)
 {
@@ -326,6 +381,91 @@ static void check_fresh_chunk(u64 d)
 
 static void op_commit(void);
 static void op_reclaim(void);
+
+/*----------------------------------------------------------------
+ * Deleting records: the model learns the pool's accounting progress
+ *--------------------------------------------------------------*/
+
+struct core_deleting {
+	unsigned int nr;
+	u64 id[64], cursor[64], count[64];
+};
+
+static int collect_deleting(void *context, u64 key, void *value)
+{
+	struct core_deleting *cd = context;
+	struct cow_disk_volume *rec = value;
+
+	CHECK(cd->nr < 64);
+	CHECK(le32_to_cpu(rec->flags) & COW_VOL_F_DELETING);
+	cd->id[cd->nr] = key;
+	cd->cursor[cd->nr] = le64_to_cpu(rec->account_cursor);
+	cd->count[cd->nr++] = le64_to_cpu(rec->mapping.count);
+	return 0;
+}
+
+static u64 deleting_count(const struct deleting *dl)
+{
+	u64 n = 0;
+	u32 s;
+
+	for (s = 0; s < NC; s++)
+		n += !!dl->map[s];
+	return n;
+}
+
+/*
+ * Match the model's deleting records with the pool's (in creation order;
+ * empty trees may or may not get one) and take over their cursors; a
+ * record the pool removed is accounted in full.  Cursors only grow.
+ */
+static void sync_deleting(void)
+{
+	struct core_deleting *cd = calloc(1, sizeof(*cd));
+	struct model *m = &P->m;
+	unsigned int i, k = 0, keep = 0;
+	struct deleting *dl;
+
+	CHECK(cd);
+	CHECK(cow_btree_walk(&P->tp.pmd->vol_info, &P->tp.pmd->volumes_root,
+			     COW_DELETING_ID_BASE, U64_MAX, collect_deleting, cd) >= 0);
+	for (i = 0; i < m->nr_deleting; i++) {
+		dl = &m->deleting[i];
+		if (!deleting_count(dl)) {
+			continue;	/* holds nothing: forget it */
+		}
+		while (k < cd->nr && (!cd->count[k] || (dl->id && cd->id[k] < dl->id)))
+			k++;
+		if (k == cd->nr || (dl->id && cd->id[k] != dl->id)) {
+			/* Gone from the pool: every chunk was accounted. */
+			CHECK_MSG(dl->id, "deleting record %u not in the pool", i);
+			model_account(m, dl, U64_MAX);
+			continue;
+		}
+		if (!dl->id)
+			dl->id = cd->id[k];
+		CHECK_EQ(cd->count[k], deleting_count(dl));
+		CHECK(cd->cursor[k] >= dl->cursor);
+		model_account(m, dl, cd->cursor[k]);
+		k++;
+		if (keep != i)
+			m->deleting[keep] = *dl;
+		keep++;
+	}
+	m->nr_deleting = keep;
+	free(cd);
+}
+
+/* Room for one more deleting record in the model: reclaim until there is. */
+static void make_deleting_room(void)
+{
+	bool more = true;
+
+	while (P->m.nr_deleting >= NDEL - 1 && more) {
+		CHECK_OK(cow_pmd_reclaim_step(P->tp.pmd, 5000, &more));
+		sync_deleting();
+	}
+}
 
 /* Write one slot as the target would: allocate unless exclusive. */
 static void write_slot(u64 id, u32 slot)
@@ -493,8 +633,10 @@ static void op_delete(void)
 		return;
 	CHECK_EQ(cow_pmd_delete_volume(P->tp.pmd, id), -EBUSY);
 	close_handle(id);
+	make_deleting_room();
 	CHECK_OK(cow_pmd_delete_volume(P->tp.pmd, id));
 	model_drop_volume(&P->m, id);
+	sync_deleting();
 	CHECK_EQ(cow_pmd_open_volume(P->tp.pmd, id, &P->h[id]), -ENOENT);
 	P->h[id] = NULL;
 }
@@ -505,6 +647,7 @@ static void op_reclaim(void)
 	unsigned int budget = 1 + (unsigned int)rnd(rnd(4) ? 64 : 5000);
 
 	CHECK_OK(cow_pmd_reclaim_step(P->tp.pmd, budget, &more));
+	sync_deleting();
 }
 
 static void op_rollback(void)
@@ -515,10 +658,13 @@ static void op_rollback(void)
 		return;
 	CHECK_EQ(cow_pmd_rollback(P->tp.pmd, id, snap), -EBUSY);
 	cow_volume_set_quiesced(P->h[id], true);
+	make_deleting_room();
 	CHECK_OK(cow_pmd_rollback(P->tp.pmd, id, snap));
 	cow_volume_set_quiesced(P->h[id], false);
+	model_retire(&P->m, id);
 	for (s = 0; s < NC; s++)
 		model_map(&P->m, id, (u32)s, P->m.map[snap][s]);
+	sync_deleting();
 	verify_slot(id, (u32)rnd(NC));
 }
 

@@ -419,66 +419,105 @@ COW_TEST(volume_resize_metadata_and_data)
 	(void)before;
 }
 
-static void expect_counters(struct cow_volume *v, u64 mapped, u64 written)
+static void expect_counters(struct cow_volume *v, u64 mapped, u64 written,
+			    u64 exclusive)
 {
 	struct cow_volume_counters c;
 
 	CHECK_OK(cow_volume_get_counters(v, &c));
-	CHECK_EQ(c.valid, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+	CHECK_EQ(c.valid, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN |
+		 COW_COUNTER_EXCLUSIVE);
 	CHECK_EQ(c.mapped_chunks, mapped);
 	CHECK_EQ(c.written_since_origin, written);
-	CHECK_EQ(c.exclusive_chunks, 0);	/* not maintained yet */
+	CHECK_EQ(c.exclusive_chunks, exclusive);
 }
 
-/* written_since_origin through create, snapshot, writes, removal, rollback. */
-COW_TEST(volume_counters_written_since_origin)
+static void reclaim_all(struct cow_pool_metadata *pmd)
+{
+	bool more = true;
+
+	while (more)
+		CHECK_OK(cow_pmd_reclaim_step(pmd, 7, &more));
+}
+
+/*
+ * written_since_origin and exclusive_chunks through create, snapshot,
+ * break-sharing writes, removal, rollback and the accounting of the
+ * rolled-back tree (each step's expected values worked out by hand).
+ */
+COW_TEST(volume_counters_through_sharing_events)
 {
 	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1 };
 	struct cow_volume_info info;
 	struct test_pool tp;
 	struct cow_volume *v, *s;
-	u64 i;
+	u64 i, reclaiming;
 
 	tp_create(&tp, 1024, 10000, 256);
 	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "origin"));
 	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
 	for (i = 0; i < 50; i++)
 		map_new(v, i);
-	/* Made by create: everything it maps it wrote. */
-	expect_counters(v, 50, 50);
+	/* Made by create: everything it maps it wrote, and holds alone. */
+	expect_counters(v, 50, 50, 50);
 	map_new(v, 0);		/* overwrite own: no change */
-	expect_counters(v, 50, 50);
+	expect_counters(v, 50, 50, 50);
 	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
 	CHECK_OK(cow_pmd_open_volume(tp.pmd, 2, &s));
-	expect_counters(s, 50, 0);
-	expect_counters(v, 50, 50);	/* the origin keeps its writes */
+	expect_counters(s, 50, 0, 0);
+	expect_counters(v, 50, 50, 0);	/* the origin keeps its writes */
 	for (i = 0; i < 10; i++)
 		map_new(s, i);		/* replace inherited mappings */
 	map_new(s, 5);			/* again: already its own */
 	map_new(s, 1000);		/* a new one */
-	expect_counters(s, 51, 11);
+	expect_counters(s, 51, 11, 11);
+	expect_counters(v, 50, 50, 10);	/* 0..9 are the origin's alone now */
 	CHECK_OK(cow_volume_remove_range(s, 5, 15, NULL, NULL));
-	expect_counters(s, 41, 6);	/* 5..9 own, 10..14 inherited */
+	expect_counters(s, 41, 6, 6);	/* 5..9 own, 10..14 inherited */
+	expect_counters(v, 50, 50, 15);
 	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
 	CHECK_EQ(info.written_since_origin, 6);
-	CHECK_EQ(info.valid_counters, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN);
+	CHECK_EQ(info.exclusive_chunks, 6);
+	CHECK_EQ(info.valid_counters, COW_COUNTER_MAPPED | COW_COUNTER_WRITTEN |
+		 COW_COUNTER_EXCLUSIVE);
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	tp_check(tp.bm);
 	/* Rollback makes the origin a fresh copy of the snapshot. */
 	cow_volume_set_quiesced(v, true);
 	CHECK_OK(cow_pmd_rollback(tp.pmd, 1, 2));
 	cow_volume_set_quiesced(v, false);
-	expect_counters(v, 41, 0);
+	expect_counters(v, 41, 0, 0);
+	expect_counters(s, 41, 6, 0);
+	/* Key 20 is also held by the old tree, not accounted yet. */
 	map_new(v, 20);
-	expect_counters(v, 41, 1);
+	expect_counters(v, 41, 1, 1);
+	expect_counters(s, 41, 6, 0);
+	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &reclaiming));
+	CHECK_EQ(reclaiming, 50);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	/* Accounting the old tree leaves key 20's old chunk to s alone. */
+	reclaim_all(tp.pmd);
+	expect_counters(s, 41, 6, 1);
+	expect_counters(v, 41, 1, 1);
+	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &reclaiming));
+	CHECK_EQ(reclaiming, 0);
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	cow_pmd_close_volume(s);
+	/* Deleting s gives v the chunks they shared, as reclamation goes. */
+	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 2));
+	expect_counters(v, 41, 1, 1);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	reclaim_all(tp.pmd);
+	expect_counters(v, 41, 1, 41);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
 	cow_pmd_close_volume(v);
 	tp_check(tp.bm);
 	tp_reopen(&tp, 256);
 	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
 	CHECK_EQ(info.written_since_origin, 1);
-	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
-	CHECK_EQ(info.written_since_origin, 6);
+	CHECK_EQ(info.exclusive_chunks, 41);
+	CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 2, &info), -ENOENT);
 	tp_destroy(&tp);
 }

@@ -14,3 +14,4 @@ cow-core-objs += core/cow-volume.o
 cow-core-objs += core/cow-mapping.o
 cow-core-objs += core/cow-reclaim.o
 cow-core-objs += core/cow-check.o
+cow-core-objs += core/cow-account.o

@@ -9,6 +9,7 @@
  */
 #include "cow-check.h"
 #include "cow-format.h"
+#include "cow-metadata.h"
 
 #define MAX_DEPTH 12
 
@@ -31,12 +32,16 @@ struct checker {
 	struct acct_vol *vols;	/* live records, in id order */
 	u32 *vol_count;		/* live volumes mapping each data chunk */
 	u64 *vol_xor;		/* xor of their ids */
+	u64 *vol_family;	/* family + 1 of the first */
+	u64 nr_live;
 };
 
 struct acct_vol {
 	u64 id;
 	struct cow_disk_root root;
 	u32 origin_time;
+	bool deleting;		/* holds only keys >= cursor */
+	u64 cursor, family;
 	u64 written, exclusive;			/* as recorded */
 	u64 found_mapped, found_written, found_exclusive;	/* recomputed */
 };
@@ -423,7 +428,23 @@ static void check_record(struct checker *c, u64 key,
 		v->origin_time = le32_to_cpu(rec->origin_time);
 		v->written = le64_to_cpu(rec->written_since_origin);
 		v->exclusive = le64_to_cpu(rec->exclusive_chunks);
+		v->family = le64_to_cpu(rec->family);
+		v->deleting = key >= COW_DELETING_ID_BASE;
+		v->cursor = v->deleting ? le64_to_cpu(rec->account_cursor) : 0;
 	}
+	if (!c->in_live)
+		return;
+	if (key < COW_DELETING_ID_BASE) {
+		c->nr_live++;
+		return;
+	}
+	/* A deleted volume whose chunks are still being accounted. */
+	if (!(le32_to_cpu(rec->flags) & COW_VOL_F_DELETING))
+		problem(c, COW_CHECK_CORRUPT, key, COW_VOL_F_DELETING,
+			le32_to_cpu(rec->flags),
+			"deleting record %llu lacks the deleting flag",
+			(unsigned long long)key);
+	c->dead_mapping_sum += le64_to_cpu(rec->mapping.count);
 }
 
 static void check_dead(struct checker *c, u64 key, const struct cow_disk_dead *d)
@@ -597,6 +618,9 @@ static bool acct_walk(struct checker *c, struct acct_vol *v, u64 b, u32 depth)
 			ok = acct_walk(c, v, le64_to_cpu(cr->blocknr), depth + 1);
 			continue;
 		}
+		/* A deleting record let go of the keys below its cursor. */
+		if (v->deleting && le64_to_cpu(keys[i]) < v->cursor)
+			continue;
 		m = le64_to_cpu(*(__le64 *)(values + i * vs));
 		d = m & COW_MAP_CHUNK_MASK;
 		v->found_mapped++;
@@ -606,6 +630,14 @@ static bool acct_walk(struct checker *c, struct acct_vol *v, u64 b, u32 depth)
 			continue;
 		c->vol_count[d]++;
 		c->vol_xor[d] ^= v->id;
+		if (!c->vol_family[d])
+			c->vol_family[d] = v->family + 1;
+		else if (c->vol_family[d] != v->family + 1 &&
+			 (le64_to_cpu(c->sb.compat_ro_flags) &
+			  COW_FEATURE_COMPAT_RO_EXCLUSIVE))
+			problem(c, COW_CHECK_CORRUPT, v->id, c->vol_family[d] - 1,
+				v->family, "data chunk %llu shared across volume families",
+				(unsigned long long)d);
 	}
 	cow_bm_unlock(c->bm, blk);
 	return ok;
@@ -639,21 +671,23 @@ static void compare_counter(struct checker *c, struct acct_vol *v,
 
 /*
  * Recompute every live volume's counters from the definitions: a chunk
- * is exclusive to V if V is the only live volume mapping it (held roots
- * and dead trees do not count); a mapping was written since the origin
- * if its time is not older than the record's origin_time.
+ * is exclusive to V if V is its only holder -- live volumes, and deleting
+ * records at keys from their cursor on, are holders; held roots and dead
+ * trees are not; a mapping was written since the origin if its time is
+ * not older than the record's origin_time.
  */
 static void account(struct checker *c)
 {
 	struct cow_check_report *rep = c->rep;
-	u64 f = le64_to_cpu(c->sb.compat_ro_flags), i;
+	u64 f = le64_to_cpu(c->sb.compat_ro_flags), i, k = 0;
 	struct acct_vol *v;
 
 	if (rep->nr_by_kind[COW_CHECK_CORRUPT] || c->nr_vols != c->max_vols)
 		return;
 	c->vol_count = kvcalloc(c->nr_data + 1, sizeof(u32), GFP_KERNEL);
 	c->vol_xor = kvcalloc(c->nr_data + 1, sizeof(u64), GFP_KERNEL);
-	if (!c->vol_count || !c->vol_xor)
+	c->vol_family = kvcalloc(c->nr_data + 1, sizeof(u64), GFP_KERNEL);
+	if (!c->vol_count || !c->vol_xor || !c->vol_family)
 		return;
 	for (i = 0; i < c->nr_vols; i++) {
 		v = &c->vols[i];
@@ -670,19 +704,21 @@ static void account(struct checker *c)
 	}
 	for (i = 0; i < c->nr_vols; i++) {
 		v = &c->vols[i];
+		if (v->deleting)
+			continue;
 		if (f & COW_FEATURE_COMPAT_RO_WRITTEN)
 			compare_counter(c, v, "written_since_origin",
 					v->found_written, v->written);
 		if (f & COW_FEATURE_COMPAT_RO_EXCLUSIVE)
 			compare_counter(c, v, "exclusive_chunks",
 					v->found_exclusive, v->exclusive);
-		if (i >= COW_CHECK_MAX_VOLUMES)
+		if (k >= COW_CHECK_MAX_VOLUMES)
 			continue;
-		rep->volume_counters[i].id = v->id;
-		rep->volume_counters[i].mapped_chunks = v->found_mapped;
-		rep->volume_counters[i].exclusive_chunks = v->found_exclusive;
-		rep->volume_counters[i].written_since_origin = v->found_written;
-		rep->nr_volume_counters = i + 1;
+		rep->volume_counters[k].id = v->id;
+		rep->volume_counters[k].mapped_chunks = v->found_mapped;
+		rep->volume_counters[k].exclusive_chunks = v->found_exclusive;
+		rep->volume_counters[k].written_since_origin = v->found_written;
+		rep->nr_volume_counters = ++k;
 	}
 	rep->accounted = true;
 }
@@ -701,7 +737,7 @@ static void run(struct checker *c)
 	c->in_live = c->vols != NULL;
 	walk_root(c, &sb->volumes_root, COW_TREE_VOLUMES, 0);
 	c->in_live = false;
-	c->rep->nr_volumes = le64_to_cpu(sb->volumes_root.count);
+	c->rep->nr_volumes = c->nr_live;
 	c->rep->nr_mappings -= live_before;
 	walk_root(c, &sb->dead_root, COW_TREE_DEAD, 0);
 	check_held(c);
@@ -733,6 +769,7 @@ static void free_checker(struct checker *c)
 	kvfree(c->vols);
 	kvfree(c->vol_count);
 	kvfree(c->vol_xor);
+	kvfree(c->vol_family);
 	kfree(c);
 }
 

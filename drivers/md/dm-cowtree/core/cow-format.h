@@ -87,14 +87,16 @@ struct cow_disk_root {
  * COMPAT_RO_WRITTEN: every volume record's written_since_origin and
  * origin_time are maintained (set at format).  Code that does not know the
  * bit would write without maintaining them, hence compat_ro.
- * COMPAT_RO_EXCLUSIVE: exclusive_chunks is maintained.  Reserved: not
- * implemented yet (the field is 0), so no pool carries it.
+ * COMPAT_RO_EXCLUSIVE: exclusive_chunks and family are maintained, and
+ * deleted volumes stay in the volumes btree as "deleting" records (keys
+ * from COW_DELETING_ID_BASE) until their chunks' holders are accounted.
  */
 #define COW_FEATURE_COMPAT_RO_WRITTEN (1ULL << 0)
 #define COW_FEATURE_COMPAT_RO_EXCLUSIVE (1ULL << 1)
 
 #define COW_FEATURE_COMPAT_SUPP 0ULL
-#define COW_FEATURE_COMPAT_RO_SUPP COW_FEATURE_COMPAT_RO_WRITTEN
+#define COW_FEATURE_COMPAT_RO_SUPP \
+	(COW_FEATURE_COMPAT_RO_WRITTEN | COW_FEATURE_COMPAT_RO_EXCLUSIVE)
 #define COW_FEATURE_INCOMPAT_SUPP 0ULL
 
 struct cow_disk_superblock {
@@ -202,8 +204,19 @@ struct cow_disk_volume {
 	/* Time the volume was made a copy of another (snapshot, rollback). */
 	__le32 origin_time;
 	__le32 padding;
-	__le64 reserved[4];
+	/* Volumes that may share chunks have the same family (EXCLUSIVE). */
+	__le64 family;
+	/* Deleting records: keys below this are no longer held. */
+	__le64 account_cursor;
+	__le64 reserved[2];
 } __packed;
+
+/*
+ * Volumes btree keys from here on are deleting records (COMPAT_RO_EXCLUSIVE):
+ * a deleted volume's tree, still counted as a holder of its chunks at keys
+ * >= account_cursor until reclamation has accounted them.
+ */
+#define COW_DELETING_ID_BASE (1ULL << 62)
 
 /* Dead tree value, keyed by a sequence number: a subtree to reclaim. */
 #define COW_DEAD_MAPPING 1u	/* a mapping (sub)tree: values are chunks */

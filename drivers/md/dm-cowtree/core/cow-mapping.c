@@ -134,6 +134,8 @@ static int insert(struct cow_volume *vol, u64 vchunk, u64 dchunk)
 	struct cow_pool_metadata *pmd = vol->pmd;
 	__le64 v = cpu_to_le64(cow_pack_mapping(dchunk, pmd->time)), old;
 	bool existed;
+	u32 count;
+	u64 d;
 	int r;
 
 	r = cow_vol_ensure_own_record(vol);
@@ -149,8 +151,14 @@ static int insert(struct cow_volume *vol, u64 vchunk, u64 dchunk)
 	if (!existed || cow_mapping_time(le64_to_cpu(old)) <
 	    vol->origin_time)
 		vol->written++;
-	if (existed)
-		r = cow_sm_dec(pmd->dsm, cow_mapping_chunk(le64_to_cpu(old)), NULL);
+	/* A freshly allocated chunk: nobody else holds it. */
+	vol->exclusive++;
+	if (!existed)
+		return 0;
+	d = cow_mapping_chunk(le64_to_cpu(old));
+	r = cow_sm_dec(pmd->dsm, d, &count);
+	if (!r && pmd->accounting)
+		r = cow_acct_vol_dropped(vol, vchunk, d, count);
 	return r;
 }
 
@@ -192,6 +200,7 @@ int cow_volume_free_unused_chunk(struct cow_volume *vol, u64 dchunk)
 
 struct removal {
 	struct cow_pool_metadata *pmd;
+	struct cow_volume *vol;
 	u32 origin_time;
 	u64 written;		/* removed mappings written since the origin */
 	void (*freed)(void *context, u64 dbegin, u64 dend);
@@ -214,10 +223,11 @@ static int removal_fn(void *context, u64 key, void *value)
 	u32 count;
 	int r;
 
-	(void)key;
 	if (cow_mapping_time(v) >= rm->origin_time)
 		rm->written++;
 	r = cow_sm_dec(rm->pmd->dsm, d, &count);
+	if (!r && rm->pmd->accounting)
+		r = cow_acct_vol_dropped(rm->vol, key, d, count);
 	if (r || count)
 		return r;
 	if (rm->have && d == rm->dend) {
@@ -237,7 +247,8 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 {
 	struct cow_pool_metadata *pmd = vol->pmd;
 	struct removal rm = {
-		.pmd = pmd, .freed = freed, .context = context, .have = false,
+		.pmd = pmd, .vol = vol, .freed = freed, .context = context,
+		.have = false,
 		.origin_time = vol->origin_time,
 	};
 	int r;

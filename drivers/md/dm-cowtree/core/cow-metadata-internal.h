@@ -27,6 +27,8 @@ struct cow_volume {
 	u64 alloc_hint;
 	u32 origin_time;
 	u64 written;		/* written_since_origin */
+	u64 exclusive;		/* exclusive_chunks */
+	u64 family;
 };
 
 struct cow_pool_metadata {
@@ -58,6 +60,7 @@ struct cow_pool_metadata {
 	bool fail;		/* a change failed half-way: only abort helps */
 	bool changed;
 	bool time_used;		/* a mapping may carry the current time */
+	bool accounting;	/* COMPAT_RO_EXCLUSIVE: see cow-account.c */
 	u64 records_gen;
 	struct cow_volume *open_volumes;
 };
@@ -93,6 +96,40 @@ void cow_vol_reload_open(struct cow_pool_metadata *pmd);
 struct cow_volume *cow_vol_find_open(struct cow_pool_metadata *pmd, u64 id);
 /* Before @vol's mapping tree changes: see cow-volume.c. */
 int cow_vol_ensure_own_record(struct cow_volume *vol);
+/* Records by id, live or deleting; an open volume's handle stays in step. */
+int cow_vol_read_record(struct cow_pool_metadata *pmd, u64 id,
+			struct cow_disk_volume *rec);
+int cow_vol_write_record(struct cow_pool_metadata *pmd,
+			 const struct cow_disk_volume *rec);
+
+/*----------------------------------------------------------------*/
+/* cow-account.c: exclusive chunk accounting (COMPAT_RO_EXCLUSIVE) */
+
+static inline bool cow_id_deleting(u64 id)
+{
+	return id >= COW_DELETING_ID_BASE;
+}
+
+/*
+ * Record @dropper (a volume or deleting record of @family) no longer maps
+ * @dchunk at @key: find the remaining holders.  *was_sole is set if there
+ * are none (the chunk was the dropper's alone); if exactly one live volume
+ * remains, its exclusive count grows.
+ */
+int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
+		  u64 key, u64 dchunk, bool *was_sole);
+/*
+ * @vol's mapping of @dchunk went away and the chunk's reference count is
+ * now @count: apply cow_acct_drop()'s rule, adjusting @vol's own count.
+ */
+int cow_acct_vol_dropped(struct cow_volume *vol, u64 key, u64 dchunk,
+			 u32 count);
+/* Turn the (removed) record @rec into a deleting record; takes its tree. */
+int cow_acct_retire(struct cow_pool_metadata *pmd, struct cow_disk_volume *rec);
+/* Account deleting records' chunks, spending *budget; see cow-account.c. */
+int cow_acct_reclaim(struct cow_pool_metadata *pmd, unsigned int *budget);
+/* Are there deleting records? */
+int cow_acct_pending(struct cow_pool_metadata *pmd, bool *result);
 
 /*----------------------------------------------------------------*/
 /* cow-reclaim.c */

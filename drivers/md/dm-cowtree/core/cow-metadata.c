@@ -21,6 +21,8 @@ static void sb_to_pmd(struct cow_pool_metadata *pmd)
 	cow_root_from_disk(&sb->dead_root, &pmd->dead_root);
 	pmd->dead_next_seq = le64_to_cpu(sb->dead_next_seq);
 	pmd->reclaiming = le64_to_cpu(sb->reclaiming_chunks);
+	pmd->accounting = le64_to_cpu(sb->compat_ro_flags) &
+		COW_FEATURE_COMPAT_RO_EXCLUSIVE;
 	/* We cannot know whether a mapping carries the current time. */
 	pmd->time_used = true;
 }
@@ -282,7 +284,8 @@ int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 	cow_random_bytes(sb->uuid, sizeof(sb->uuid));
 	sb->metadata_block_size = cpu_to_le32(COW_METADATA_BLOCK_SIZE);
 	sb->chunk_sectors = cpu_to_le32(chunk_sectors);
-	sb->compat_ro_flags = cpu_to_le64(COW_FEATURE_COMPAT_RO_WRITTEN);
+	sb->compat_ro_flags = cpu_to_le64(COW_FEATURE_COMPAT_RO_WRITTEN |
+					  COW_FEATURE_COMPAT_RO_EXCLUSIVE);
 	pmd->time = 1;
 	pmd->changed = true;
 	r = commit(pmd);

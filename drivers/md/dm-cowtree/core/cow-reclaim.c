@@ -219,6 +219,9 @@ static int reclaim_step(struct cow_pool_metadata *pmd, unsigned int max_chunks)
 		return -ENOMEM;
 	rc->pmd = pmd;
 	rc->budget = max(max_chunks, 1u);
+	/* Deleting records first: their trees join the dead list when done. */
+	if (pmd->accounting)
+		r = cow_acct_reclaim(pmd, &rc->budget);
 	while (!r && rc->budget && pmd->dead_root.blocknr) {
 		r = cow_btree_find_highest(&pmd->dead_info, &pmd->dead_root,
 					   &rc->seq, &rc->d);
@@ -232,13 +235,18 @@ static int reclaim_step(struct cow_pool_metadata *pmd, unsigned int max_chunks)
 int cow_pmd_reclaim_step(struct cow_pool_metadata *pmd, unsigned int max_chunks,
 			 bool *more)
 {
+	bool deleting = false;
 	int r;
 
 	down_write(&pmd->lock);
 	r = cow_pmd_check_writable(pmd);
-	if (!r && pmd->dead_root.blocknr)
+	if (!r)
+		r = cow_acct_pending(pmd, &deleting);
+	if (!r && (deleting || pmd->dead_root.blocknr))
 		r = cow_pmd_note_change(pmd, reclaim_step(pmd, max_chunks));
-	*more = !r && pmd->dead_root.blocknr;
+	if (!r)
+		r = cow_acct_pending(pmd, &deleting);
+	*more = !r && (deleting || pmd->dead_root.blocknr);
 	up_write(&pmd->lock);
 	return r;
 }

@@ -81,20 +81,27 @@ void cow_vol_init_infos(struct cow_pool_metadata *pmd)
 /*----------------------------------------------------------------*/
 /* Records */
 
-static int read_record(struct cow_pool_metadata *pmd, u64 id,
-		       struct cow_disk_volume *rec)
+int cow_vol_read_record(struct cow_pool_metadata *pmd, u64 id,
+			struct cow_disk_volume *rec)
 {
 	int r;
 
-	if (id > COW_MAX_VOLUME_ID)
-		return -ENOENT;
 	r = cow_btree_lookup(&pmd->vol_info, &pmd->volumes_root, id, rec);
 	return r == -ENODATA ? -ENOENT : r;
 }
 
+/* A live volume's record. */
+static int read_record(struct cow_pool_metadata *pmd, u64 id,
+		       struct cow_disk_volume *rec)
+{
+	if (id > COW_MAX_VOLUME_ID)
+		return -ENOENT;
+	return cow_vol_read_record(pmd, id, rec);
+}
+
 /* Write @rec; an overwritten record's mapping reference is not dropped. */
-static int write_record(struct cow_pool_metadata *pmd,
-			const struct cow_disk_volume *rec)
+int cow_vol_write_record(struct cow_pool_metadata *pmd,
+			 const struct cow_disk_volume *rec)
 {
 	return cow_btree_insert(&pmd->vol_info, &pmd->volumes_root,
 				le64_to_cpu(rec->id), rec, NULL, NULL);
@@ -120,6 +127,7 @@ static void current_record(const struct cow_volume *vol,
 	rec->snap_time = cpu_to_le32(vol->snap_time);
 	rec->alloc_hint = cpu_to_le64(vol->alloc_hint);
 	rec->written_since_origin = cpu_to_le64(vol->written);
+	rec->exclusive_chunks = cpu_to_le64(vol->exclusive);
 }
 
 static void vol_to_record(struct cow_volume *vol)
@@ -134,6 +142,8 @@ static void record_to_vol(struct cow_volume *vol)
 	vol->alloc_hint = le64_to_cpu(vol->rec.alloc_hint);
 	vol->origin_time = le32_to_cpu(vol->rec.origin_time);
 	vol->written = le64_to_cpu(vol->rec.written_since_origin);
+	vol->exclusive = le64_to_cpu(vol->rec.exclusive_chunks);
+	vol->family = le64_to_cpu(vol->rec.family);
 }
 
 static int flush_volume(struct cow_volume *vol)
@@ -143,7 +153,7 @@ static int flush_volume(struct cow_volume *vol)
 	if (!vol->dirty)
 		return 0;
 	vol_to_record(vol);
-	r = write_record(vol->pmd, &vol->rec);
+	r = cow_vol_write_record(vol->pmd, &vol->rec);
 	if (!r)
 		vol->dirty = false;
 	return r;
@@ -191,7 +201,7 @@ int cow_vol_ensure_own_record(struct cow_volume *vol)
 	if (vol->synced_gen == pmd->records_gen)
 		return 0;
 	vol_to_record(vol);
-	r = write_record(pmd, &vol->rec);
+	r = cow_vol_write_record(pmd, &vol->rec);
 	if (r)
 		return r;
 	vol->dirty = false;
@@ -265,7 +275,7 @@ static int put_record(struct cow_pool_metadata *pmd,
 	struct cow_volume *v = cow_vol_find_open(pmd, le64_to_cpu(rec->id));
 	int r;
 
-	r = write_record(pmd, rec);
+	r = cow_vol_write_record(pmd, rec);
 	if (r || !v)
 		return r;
 	v->rec = *rec;
@@ -318,7 +328,8 @@ int cow_pmd_create_volume(struct cow_pool_metadata *pmd, u64 id,
 	set_name(rec, name);
 	rec->ctime = cpu_to_le64(cow_now_seconds());
 	rec->origin_id = cpu_to_le64(COW_NO_ORIGIN);
-	r = cow_pmd_note_change(pmd, write_record(pmd, rec));
+	rec->family = cpu_to_le64(id);
+	r = cow_pmd_note_change(pmd, cow_vol_write_record(pmd, rec));
 out:
 	up_write(&pmd->lock);
 	kfree(rec);
@@ -351,7 +362,7 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 			const struct cow_snapshot_request *req,
 			struct cow_disk_volume *rec)
 {
-	u64 alloc_hint;
+	u64 alloc_hint, family;
 	struct cow_root m;
 	int r;
 
@@ -360,6 +371,8 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 		return r;
 	/* The origin's older mappings are shared from now on. */
 	rec->snap_time = cpu_to_le32(pmd->time);
+	/* ... by the new volume too: none is exclusive any more. */
+	rec->exclusive_chunks = 0;
 	r = put_record(pmd, rec);
 	if (r)
 		return r;
@@ -370,7 +383,9 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 			return r;
 	}
 	alloc_hint = le64_to_cpu(rec->alloc_hint);
+	family = le64_to_cpu(rec->family);
 	memset(rec, 0, sizeof(*rec));
+	rec->family = cpu_to_le64(family);
 	rec->id = cpu_to_le64(req->new_id);
 	set_name(rec, req->name);
 	rec->ctime = cpu_to_le64(cow_now_seconds());
@@ -380,7 +395,7 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 	rec->origin_time = cpu_to_le32(pmd->time);
 	cow_root_to_disk(&m, &rec->mapping);
 	rec->alloc_hint = cpu_to_le64(alloc_hint);
-	return write_record(pmd, rec);
+	return cow_vol_write_record(pmd, rec);
 }
 
 int cow_pmd_snapshot(struct cow_pool_metadata *pmd,
@@ -423,6 +438,9 @@ static int delete_volume(struct cow_pool_metadata *pmd, u64 id,
 	r = cow_btree_remove(&pmd->vol_info, &pmd->volumes_root, id, rec);
 	if (r)
 		return r;
+	/* Its chunks' other holders are accounted before it is freed. */
+	if (pmd->accounting)
+		return cow_acct_retire(pmd, rec);
 	cow_root_from_disk(&rec->mapping, &m);
 	return cow_dead_push(pmd, &m, COW_DEAD_MAPPING, id);
 }
@@ -450,8 +468,9 @@ int cow_pmd_delete_volume(struct cow_pool_metadata *pmd, u64 id)
 	return r;
 }
 
+/* @v's old tree in @old_rec goes: as a deleting record when accounting. */
 static int rollback(struct cow_pool_metadata *pmd, struct cow_disk_volume *v,
-		    struct cow_disk_volume *s)
+		    struct cow_disk_volume *s, struct cow_disk_volume *old_rec)
 {
 	struct cow_root old, m;
 	int r;
@@ -459,6 +478,7 @@ static int rollback(struct cow_pool_metadata *pmd, struct cow_disk_volume *v,
 	r = cow_pmd_bump_time(pmd);
 	if (r)
 		return r;
+	*old_rec = *v;
 	cow_root_from_disk(&v->mapping, &old);
 	cow_root_from_disk(&s->mapping, &m);
 	if (m.blocknr) {
@@ -471,14 +491,19 @@ static int rollback(struct cow_pool_metadata *pmd, struct cow_disk_volume *v,
 	/* A fresh copy of @s: nothing written by @v since. */
 	v->origin_time = cpu_to_le32(pmd->time);
 	v->written_since_origin = 0;
+	/* Every chunk of @s now has two holders at least. */
 	v->exclusive_chunks = 0;
+	v->family = s->family;
 	s->snap_time = cpu_to_le32(pmd->time);
+	s->exclusive_chunks = 0;
 	r = put_record(pmd, v);
 	if (!r)
 		r = put_record(pmd, s);
-	if (!r)
-		r = cow_dead_push(pmd, &old, COW_DEAD_MAPPING, le64_to_cpu(v->id));
-	return r;
+	if (r)
+		return r;
+	if (pmd->accounting)
+		return cow_acct_retire(pmd, old_rec);
+	return cow_dead_push(pmd, &old, COW_DEAD_MAPPING, le64_to_cpu(v->id));
 }
 
 int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id)
@@ -487,7 +512,7 @@ int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id)
 	struct cow_volume *open;
 	int r;
 
-	rec = kmalloc_array(2, sizeof(*rec), GFP_NOIO);
+	rec = kmalloc_array(3, sizeof(*rec), GFP_NOIO);
 	if (!rec)
 		return -ENOMEM;
 	down_write(&pmd->lock);
@@ -504,7 +529,8 @@ int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id)
 	if (!r)
 		r = read_record(pmd, snap_id, &rec[1]);
 	if (!r)
-		r = cow_pmd_note_change(pmd, rollback(pmd, &rec[0], &rec[1]));
+		r = cow_pmd_note_change(pmd, rollback(pmd, &rec[0], &rec[1],
+							       &rec[2]));
 	up_write(&pmd->lock);
 	kfree(rec);
 	return r;
@@ -608,8 +634,8 @@ int cow_pmd_walk_volumes(struct cow_pool_metadata *pmd,
 	down_write(&pmd->lock);
 	r = pmd->fail ? -EIO : cow_vol_flush_open(pmd);
 	if (!r)
-		r = cow_btree_walk(&pmd->vol_info, &pmd->volumes_root, 0, U64_MAX,
-				   vol_walk_fn, fe);
+		r = cow_btree_walk(&pmd->vol_info, &pmd->volumes_root, 0,
+				   COW_MAX_VOLUME_ID + 1, vol_walk_fn, fe);
 	up_write(&pmd->lock);
 	kfree(fe);
 	return r > 0 ? 0 : r;
@@ -700,7 +726,7 @@ int cow_volume_get_counters(struct cow_volume *vol,
 		r = -ENODEV;
 	} else {
 		result->mapped_chunks = vol->mapping.count;
-		result->exclusive_chunks = le64_to_cpu(vol->rec.exclusive_chunks);
+		result->exclusive_chunks = vol->exclusive;
 		result->written_since_origin = vol->written;
 		result->valid = valid_counters(pmd);
 	}
