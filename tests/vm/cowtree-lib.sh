@@ -121,7 +121,8 @@ vol_name_of() {
 	cat $COW_STATE/$1.$2 2>/dev/null || true
 }
 
-# vol_status_field NAME N: 1 mapped chunks, 2 highest mapped sector|-
+# vol_status_field NAME N: 1 mapped chunks, 2 exclusive chunks, 3 written since
+# origin, 4 highest mapped sector|-
 vol_status_field() {
 	local s
 	s=$(dmsetup status $1) || die "status of $1 failed"

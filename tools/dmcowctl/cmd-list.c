@@ -18,8 +18,8 @@
 
 #define SYN "list [POOL] [--json] [-o COLUMNS]"
 
-enum col { C_NAME, C_ID, C_SIZE, C_MAPPED, C_DATA, C_CREATED, C_ORIGIN,
-	   C_ACTIVE, C_MOUNTED, NR_COLS };
+enum col { C_NAME, C_ID, C_SIZE, C_MAPPED, C_DATA, C_EXCL, C_SHARED,
+	   C_WRITTEN, C_CREATED, C_ORIGIN, C_ACTIVE, C_MOUNTED, NR_COLS };
 
 static const struct {
 	const char *name;
@@ -31,6 +31,9 @@ static const struct {
 	[C_SIZE] = { "size", "SIZE", true },
 	[C_MAPPED] = { "mapped", "MAPPED", true },
 	[C_DATA] = { "data%", "DATA%", true },
+	[C_EXCL] = { "excl", "EXCL", true },
+	[C_SHARED] = { "shared", "SHARED", true },
+	[C_WRITTEN] = { "written", "WRITTEN", true },
 	[C_CREATED] = { "created", "CREATED", false },
 	[C_ORIGIN] = { "origin", "ORIGIN", false },
 	[C_ACTIVE] = { "active", "ACTIVE", false },
@@ -67,7 +70,7 @@ static int parse_columns(const char *s, struct table *tab)
 			if (!strcasecmp(tok, cols[i].name))
 				break;
 		if (i == NR_COLS || tab->nr_sel == NR_COLS)
-			return usage_err(SYN, "unknown column '%s': choose from name,id,size,mapped,data%%,created,origin,active,mounted",
+			return usage_err(SYN, "unknown column '%s': choose from name,id,size,mapped,data%%,excl,shared,written,created,origin,active,mounted",
 					 tok);
 		tab->sel[tab->nr_sel++] = i;
 	}
@@ -123,7 +126,18 @@ static void volume_json(struct cow_pool *p, struct cow_volume *v, const char *or
 	json_object_object_add(j, "size_bytes", json_object_new_int64((int64_t)(v->size << 9)));
 	json_object_object_add(j, "mapped_chunks", json_object_new_int64((int64_t)v->mapped));
 	json_object_object_add(j, "mapped_bytes", json_object_new_int64((int64_t)(v->mapped * chunk)));
-	json_object_object_add(j, "exclusive_chunks", json_object_new_int64((int64_t)v->exclusive));
+	/* Counters the pool does not maintain are null, never 0. */
+	json_object_object_add(j, "exclusive_chunks", v->exclusive_known ?
+			       json_object_new_int64((int64_t)v->exclusive) : NULL);
+	json_object_object_add(j, "exclusive_bytes", v->exclusive_known ?
+			       json_object_new_int64((int64_t)(v->exclusive * chunk)) : NULL);
+	json_object_object_add(j, "shared_bytes", v->exclusive_known ?
+			       json_object_new_int64((int64_t)((v->mapped - v->exclusive) * chunk)) :
+			       NULL);
+	json_object_object_add(j, "written_chunks", v->written_known ?
+			       json_object_new_int64((int64_t)v->written) : NULL);
+	json_object_object_add(j, "written_bytes", v->written_known ?
+			       json_object_new_int64((int64_t)(v->written * chunk)) : NULL);
 	json_object_object_add(j, "data_percent", json_object_new_double(pct));
 	json_object_object_add(j, "created", json_object_new_int64((int64_t)v->ctime));
 	json_object_object_add(j, "origin", json_str_or_null(origin));
@@ -134,6 +148,15 @@ static void volume_json(struct cow_pool *p, struct cow_volume *v, const char *or
 	json_object_object_add(j, "mounted", json_str_or_null(mnt));
 	json_object_array_add(jvols, j);
 	free(dev);
+}
+
+/* A size, or "-" for a counter the pool does not maintain. */
+static void counter_cell(bool known, uint64_t bytes, char *cell)
+{
+	if (known)
+		human_size(bytes, cell, CELL_LEN);
+	else
+		snprintf(cell, CELL_LEN, "-");
 }
 
 static void add_volume(struct list_ctx *lc, struct cow_pool *p,
@@ -161,6 +184,10 @@ static void add_volume(struct list_ctx *lc, struct cow_pool *p,
 	human_size(v->size << 9, row[C_SIZE], CELL_LEN);
 	human_size(v->mapped * chunk, row[C_MAPPED], CELL_LEN);
 	snprintf(row[C_DATA], CELL_LEN, "%.1f", pct);
+	counter_cell(v->exclusive_known, v->exclusive * chunk, row[C_EXCL]);
+	counter_cell(v->exclusive_known, (v->mapped - v->exclusive) * chunk,
+		     row[C_SHARED]);
+	counter_cell(v->written_known, v->written * chunk, row[C_WRITTEN]);
 	strftime(row[C_CREATED], CELL_LEN, "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
 	snprintf(row[C_ORIGIN], CELL_LEN, "%s", *origin ? origin : "-");
 	snprintf(row[C_ACTIVE], CELL_LEN, "%s", v->nr_devs ? v->dev : "-");

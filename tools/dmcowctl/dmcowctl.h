@@ -52,6 +52,7 @@ struct cow_volume {
 	uint64_t mapped;	/* chunks */
 	uint64_t exclusive;	/* chunks */
 	uint64_t written;	/* chunks written since the origin */
+	bool exclusive_known, written_known;	/* maintained by the pool */
 	/* The active dm device of the volume, if any ("" when inactive). */
 	char dev[DEV_NAME_LEN];
 	uint32_t major, minor;

@@ -18,6 +18,11 @@
  * write would overwrite it in place.  A volume breaking that rule (a
  * hand-written dump, salvaged metadata) gets snap_time = the pool time,
  * which is raised above every mapping's time.
+ *
+ * Live accounting: as no btree node is shared, a chunk's reference count
+ * is its number of holders, so exclusive_chunks counts the volume's chunks
+ * with count 1; volumes sharing any chunk get one family (union-find).
+ * Deleting records are not loaded: their chunks are simply free here.
  */
 #include "offline.h"
 #include "mdev.h"
@@ -148,6 +153,71 @@ static int needs_snap_time(struct builder *b, struct md_volume *v, bool *unsafe)
 	return 0;
 }
 
+static size_t family_root(size_t *parent, size_t i)
+{
+	while (parent[i] != i)
+		i = parent[i] = parent[parent[i]];
+	return i;
+}
+
+/* Volumes that share a chunk get one family: the lowest id among them. */
+static int assign_families(struct md_pool *p)
+{
+	size_t i, j, *parent;
+	u32 *first;		/* per chunk: index + 1 of its first holder */
+	u64 k, d;
+
+	parent = kcalloc(p->nr_vols + 1, sizeof(*parent), GFP_KERNEL);
+	first = kvcalloc(p->nr_data_chunks + 1, sizeof(*first), GFP_KERNEL);
+	if (!parent || !first) {
+		kfree(parent);
+		kvfree(first);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nr_vols; i++)
+		parent[i] = i;
+	for (i = 0; i < p->nr_vols; i++) {
+		for (j = 0; j < p->vols[i].nr_runs; j++) {
+			struct md_run *run = &p->vols[i].runs[j];
+
+			for (k = 0; k < run->len; k++) {
+				d = run->dbegin + k;
+				if (!first[d])
+					first[d] = (u32)i + 1;
+				else
+					parent[family_root(parent, i)] =
+						family_root(parent, first[d] - 1);
+			}
+		}
+	}
+	/* Volumes are in id order: the root of a set may be any member. */
+	for (i = 0; i < p->nr_vols; i++)
+		p->vols[i].family = p->vols[family_root(parent, i)].id;
+	kfree(parent);
+	kvfree(first);
+	return 0;
+}
+
+static int count_exclusive(struct builder *b, struct md_volume *v)
+{
+	size_t j;
+	u64 k;
+	u32 count;
+	int r;
+
+	v->exclusive = 0;
+	for (j = 0; j < v->nr_runs; j++) {
+		for (k = 0; k < v->runs[j].len; k++) {
+			r = cow_sm_get_count(b->pmd->dsm, v->runs[j].dbegin + k,
+					     &count);
+			if (r)
+				return r;
+			v->exclusive += count == 1;
+		}
+	}
+	return 0;
+}
+
 static u64 written_since(const struct md_volume *v)
 {
 	u64 n = 0;
@@ -186,6 +256,7 @@ static int write_record(struct builder *b, struct md_volume *v,
 	rec->snap_time = cpu_to_le32(v->snap_time);
 	cow_root_to_disk(root, &rec->mapping);
 	rec->exclusive_chunks = cpu_to_le64(v->exclusive);
+	rec->family = cpu_to_le64(v->family);
 	rec->written_since_origin = cpu_to_le64(v->written);
 #ifdef COW_FEATURE_COMPAT_RO_WRITTEN
 	rec->origin_time = cpu_to_le32(v->origin_time);
@@ -214,6 +285,10 @@ static int build(struct builder *b)
 	for (i = 0; !r && i < p->nr_vols; i++)
 		r = build_mappings(b, &p->vols[i], &b->roots[i]);
 	progress_end();
+	if (!r)
+		r = assign_families(p);
+	for (i = 0; !r && i < p->nr_vols; i++)
+		r = count_exclusive(b, &p->vols[i]);
 	for (i = 0; !r && i < p->nr_vols; i++)
 		r = write_record(b, &p->vols[i], &b->roots[i]);
 	if (r)

@@ -77,6 +77,9 @@ static int add_record(struct loader *l, u64 key, const struct cow_disk_volume *r
 	struct md_volume *v;
 	struct cow_disk_root *roots;
 
+	/* A deleted volume still being reclaimed: not part of the pool. */
+	if (key >= COW_DELETING_ID_BASE)
+		return 0;
 	if (l->roots_cap <= l->p->nr_vols) {
 		l->roots_cap = l->roots_cap ? l->roots_cap * 2 : 64;
 		roots = realloc(l->roots, l->roots_cap * sizeof(*roots));

@@ -46,6 +46,7 @@ struct md_volume {
 	uint32_t origin_time;	/* 0 on pools without COMPAT_RO_WRITTEN */
 	uint64_t mapped;	/* as recorded; restore recomputes it */
 	uint64_t exclusive, written, alloc_hint;
+	uint64_t family;	/* computed by md_build(), not dumped */
 	struct md_run *runs;
 	size_t nr_runs, runs_cap;
 };

@@ -97,24 +97,35 @@ static int parse_pool_table(struct cow_pool *p, const char *params)
 	return p->features ? 0 : -ENOMEM;
 }
 
+static bool parse_counter(const char *s, uint64_t *value)
+{
+	char *end;
+
+	if (!strcmp(s, "-"))
+		return false;
+	*value = strtoull(s, &end, 10);
+	return !*end;
+}
+
 static int parse_volume_line(const char *line, struct cow_volume *v)
 {
-	char origin[24];
-	unsigned long long id, size, ctime, mapped, excl, written;
+	char origin[24], excl[24], written[24];
+	unsigned long long id, size, ctime, mapped;
 	unsigned int flags;
 
 	memset(v, 0, sizeof(*v));
-	if (sscanf(line, "%llu %63s %llu %llu %23s %u %llu %llu %llu", &id,
-		   v->name, &size, &ctime, origin, &flags, &mapped, &excl,
-		   &written) != 9)
+	if (sscanf(line, "%llu %63s %llu %llu %23s %u %llu %23s %23s", &id,
+		   v->name, &size, &ctime, origin, &flags, &mapped, excl,
+		   written) != 9)
 		return -EINVAL;
 	v->id = id;
 	v->size = size;
 	v->ctime = ctime;
 	v->flags = flags;
 	v->mapped = mapped;
-	v->exclusive = excl;
-	v->written = written;
+	/* "-": the pool does not maintain the counter. */
+	v->exclusive_known = parse_counter(excl, &v->exclusive);
+	v->written_known = parse_counter(written, &v->written);
 	if (strcmp(origin, "-")) {
 		v->has_origin = true;
 		v->origin = strtoull(origin, NULL, 10);

@@ -776,10 +776,16 @@ static int emit_volume(void *context, const struct cow_volume_info *info)
 		DMEMIT("- ");
 	else
 		DMEMIT("%llu ", (unsigned long long)info->origin_id);
-	DMEMIT("%u %llu %llu %llu\n", info->flags,
-	       (unsigned long long)info->mapped_chunks,
-	       (unsigned long long)info->exclusive_chunks,
-	       (unsigned long long)info->written_since_origin);
+	DMEMIT("%u %llu ", info->flags, (unsigned long long)info->mapped_chunks);
+	/* A counter the pool does not maintain shows as "-". */
+	if (info->valid_counters & COW_COUNTER_EXCLUSIVE)
+		DMEMIT("%llu ", (unsigned long long)info->exclusive_chunks);
+	else
+		DMEMIT("- ");
+	if (info->valid_counters & COW_COUNTER_WRITTEN)
+		DMEMIT("%llu\n", (unsigned long long)info->written_since_origin);
+	else
+		DMEMIT("-\n");
 	lc->sz = sz;
 	return 0;
 }
@@ -787,7 +793,7 @@ static int emit_volume(void *context, const struct cow_volume_info *info)
 /*
  * "volumes": one line per volume, for dmcowctl:
  * <id> <name> <size sectors> <ctime> <origin id|-> <flags> <mapped chunks>
- * <exclusive chunks> <written since origin>
+ * <exclusive chunks|-> <written since origin|->
  */
 static int msg_volumes(struct cow_pool *pool, unsigned int argc, char **argv,
 		       char *result, unsigned int maxlen)

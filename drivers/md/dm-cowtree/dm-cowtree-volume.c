@@ -140,13 +140,31 @@ static void volume_resume(struct dm_target *ti)
 	WRITE_ONCE(vol->suspended, false);
 }
 
+/* A counter the pool does not maintain shows as "-", never as 0. */
+static void emit_counter(char *result, unsigned int maxlen, unsigned int *psz,
+			 const struct cow_volume_counters *c, u32 which, u64 value)
+{
+	unsigned int sz = *psz;
+
+	if (c->valid & which)
+		DMEMIT("%llu ", (unsigned long long)value);
+	else
+		DMEMIT("- ");
+	*psz = sz;
+}
+
+/*
+ * INFO: <mapped chunks> <exclusive chunks|-> <written since origin|->
+ *       <highest mapped sector|->
+ */
 static void volume_status(struct dm_target *ti, status_type_t type,
 			  unsigned int status_flags, char *result,
 			  unsigned int maxlen)
 {
 	struct cow_vol *vol = ti->private;
-	u64 mapped, highest;
+	struct cow_volume_counters c;
 	unsigned int sz = 0;
+	u64 highest;
 	int r;
 
 	switch (type) {
@@ -155,12 +173,16 @@ static void volume_status(struct dm_target *ti, status_type_t type,
 			DMEMIT("Fail");
 			break;
 		}
-		r = cow_volume_get_mapped_count(vol->cvol, &mapped);
+		r = cow_volume_get_counters(vol->cvol, &c);
 		if (r) {
 			DMEMIT("Error");
 			break;
 		}
-		DMEMIT("%llu ", (unsigned long long)mapped);
+		DMEMIT("%llu ", (unsigned long long)c.mapped_chunks);
+		emit_counter(result, maxlen, &sz, &c, COW_COUNTER_EXCLUSIVE,
+			     c.exclusive_chunks);
+		emit_counter(result, maxlen, &sz, &c, COW_COUNTER_WRITTEN,
+			     c.written_since_origin);
 		r = cow_volume_get_highest_mapped(vol->cvol, &highest);
 		if (r == -ENODATA)
 			DMEMIT("-");

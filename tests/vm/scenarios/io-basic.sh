@@ -18,14 +18,14 @@ log "fresh pool: used $base of $total data chunks"
 vol_create pool 1 v1 $(mib_sectors 32)
 log "check: unwritten volume reads zeroes, maps nothing"
 [ "$(vol_mapped v1)" = 0 ] || die "fresh volume maps chunks: $(dmsetup status v1)"
-[ "$(vol_status_field v1 2)" = - ] || die "fresh volume highest sector not '-': $(dmsetup status v1)"
+[ "$(vol_status_field v1 4)" = - ] || die "fresh volume highest sector not '-': $(dmsetup status v1)"
 pat_verify /dev/mapper/v1 --expect-zero
 
 log "check: 4 MiB at 8 MiB maps 64 chunks, reads back, the rest still zero"
 pat_write /dev/mapper/v1 --tag 1 --gen 1 --offset 8M --length 4M --record /tmp/map
 pat_verify /dev/mapper/v1 --map /tmp/map --expect-zero
 [ "$(vol_mapped v1)" = 64 ] || die "want 64 mapped chunks: $(dmsetup status v1)"
-[ "$(vol_status_field v1 2)" = $((12 * 2048 - 1)) ] || die "want highest mapped sector $((12 * 2048 - 1)): $(dmsetup status v1)"
+[ "$(vol_status_field v1 4)" = $((12 * 2048 - 1)) ] || die "want highest mapped sector $((12 * 2048 - 1)): $(dmsetup status v1)"
 [ "$(pool_used_data pool)" = $((base + 64)) ] || die "want $((base + 64)) used data chunks: $(dmsetup status pool)"
 
 log "check: overwriting in place allocates nothing"
