@@ -100,6 +100,27 @@ static json_object *usage_json(u64 used, u64 total)
 	return o;
 }
 
+/* Per volume, the counters as the checker recomputed them. */
+static json_object *counters_json(const struct cow_check_report *rep)
+{
+	json_object *a = json_object_new_array(), *v;
+	unsigned int i;
+
+	for (i = 0; i < rep->nr_volume_counters; i++) {
+		v = json_object_new_object();
+		json_object_object_add(v, "id", json_object_new_int64(
+			(int64_t)rep->volume_counters[i].id));
+		json_object_object_add(v, "mapped_chunks", json_object_new_int64(
+			(int64_t)rep->volume_counters[i].mapped_chunks));
+		json_object_object_add(v, "exclusive_chunks", json_object_new_int64(
+			(int64_t)rep->volume_counters[i].exclusive_chunks));
+		json_object_object_add(v, "written_chunks", json_object_new_int64(
+			(int64_t)rep->volume_counters[i].written_since_origin));
+		json_object_array_add(a, v);
+	}
+	return a;
+}
+
 static void print_json(const struct check_opts *o, const struct cow_check_report *rep,
 		       const struct summary *s)
 {
@@ -137,6 +158,8 @@ static void print_json(const struct check_opts *o, const struct cow_check_report
 	json_object_object_add(j, "mappings", json_object_new_int64((int64_t)rep->nr_mappings));
 	json_object_object_add(j, "transaction", json_object_new_int64((int64_t)rep->txn));
 	json_object_object_add(j, "held_root", json_object_new_boolean(rep->held_root));
+	if (rep->accounted)
+		json_object_object_add(j, "volume_counters", counters_json(rep));
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_SPACED));
 	json_object_put(j);

@@ -21,6 +21,11 @@ module_param_named(no_space_timeout, cow_no_space_timeout_secs, uint, 0644);
 MODULE_PARM_DESC(no_space_timeout,
 		 "Seconds a write waits for data space before it fails (default 60, 0: forever)");
 
+static bool cow_exclusive_accounting = true;
+module_param_named(exclusive_accounting, cow_exclusive_accounting, bool, 0644);
+MODULE_PARM_DESC(exclusive_accounting,
+		 "N: pools activated from now on stop maintaining exclusive chunk counts, for good (to measure their cost)");
+
 static DEFINE_MUTEX(pool_table_lock);
 static LIST_HEAD(pool_table);
 
@@ -198,6 +203,7 @@ static int pool_open_metadata(struct dm_target *ti, struct cow_pool *pool,
 		.chunk_sectors = pool->chunk_sectors,
 		.nr_data_chunks = nr_data_chunks,
 		.read_only = read_only,
+		.drop_exclusive = !READ_ONCE(cow_exclusive_accounting),
 	};
 	bool blank;
 	int r;

@@ -204,7 +204,7 @@ static int retire_mapping(void *context, u64 key, void *value)
 		return 1;
 	(*rw->budget)--;
 	/* A mapping made since the last share event has no other holder. */
-	if (possibly_shared(rw, v)) {
+	if (rw->pmd->accounting && possibly_shared(rw, v)) {
 		r = cow_acct_drop(rw->pmd, le64_to_cpu(rw->rec->id),
 				  le64_to_cpu(rw->rec->family), key,
 				  cow_mapping_chunk(v), &sole);

@@ -336,6 +336,12 @@ int cow_pmd_open(struct cow_block_manager *bm,
 		r = load(pmd);
 	if (!r)
 		r = grow_data_on_open(pmd, args->nr_data_chunks);
+	if (!r && args->drop_exclusive && pmd->accounting && !pmd->read_only) {
+		pmd->accounting = false;
+		pmd->sb.compat_ro_flags &=
+			cpu_to_le64(~COW_FEATURE_COMPAT_RO_EXCLUSIVE);
+		pmd->changed = true;
+	}
 	if (r) {
 		unload(pmd);
 		kfree(pmd);

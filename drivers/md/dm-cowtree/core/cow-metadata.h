@@ -48,6 +48,11 @@ struct cow_pmd_open_args {
 	u32 chunk_sectors;	/* 0: accept what the superblock says */
 	u64 nr_data_chunks;	/* 0: keep; larger: grow data space map */
 	bool read_only;
+	/*
+	 * Stop maintaining exclusive_chunks: clears COMPAT_RO_EXCLUSIVE for
+	 * good (only a restore brings it back).  For measuring its cost.
+	 */
+	bool drop_exclusive;
 };
 
 /*
@@ -130,8 +135,8 @@ struct cow_volume_info {
 
 /*
  * Which per-volume counters the pool maintains.  MAPPED always;
- * WRITTEN on pools formatted with COW_FEATURE_COMPAT_RO_WRITTEN;
- * EXCLUSIVE not yet (the counter reads 0): print it as unknown.
+ * WRITTEN and EXCLUSIVE on pools with COW_FEATURE_COMPAT_RO_WRITTEN and
+ * _EXCLUSIVE (set at format).  Print a counter not maintained as unknown.
  */
 #define COW_COUNTER_MAPPED (1u << 0)
 #define COW_COUNTER_EXCLUSIVE (1u << 1)

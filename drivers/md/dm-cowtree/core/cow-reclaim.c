@@ -220,8 +220,7 @@ static int reclaim_step(struct cow_pool_metadata *pmd, unsigned int max_chunks)
 	rc->pmd = pmd;
 	rc->budget = max(max_chunks, 1u);
 	/* Deleting records first: their trees join the dead list when done. */
-	if (pmd->accounting)
-		r = cow_acct_reclaim(pmd, &rc->budget);
+	r = cow_acct_reclaim(pmd, &rc->budget);
 	while (!r && rc->budget && pmd->dead_root.blocknr) {
 		r = cow_btree_find_highest(&pmd->dead_info, &pmd->dead_root,
 					   &rc->seq, &rc->d);
