@@ -68,10 +68,58 @@ static int scan_record(void *context, u64 id, void *value)
 	return ++hs->nr >= 2;
 }
 
+int cow_acct_flush(struct cow_pool_metadata *pmd)
+{
+	struct cow_disk_volume *rec;
+	int r = 0;
+
+	if (!pmd->nr_acct_pending)
+		return 0;
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	while (!r && pmd->nr_acct_pending) {
+		unsigned int i = pmd->nr_acct_pending - 1;
+
+		r = cow_vol_read_record(pmd, pmd->acct_pending[i].id, rec);
+		if (r)
+			break;
+		rec->exclusive_chunks = cpu_to_le64(le64_to_cpu(rec->exclusive_chunks) +
+						    pmd->acct_pending[i].delta);
+		r = cow_vol_write_record(pmd, rec);
+		if (!r)
+			pmd->nr_acct_pending = i;
+	}
+	kfree(rec);
+	return r;
+}
+
+u64 cow_acct_take(struct cow_pool_metadata *pmd, u64 id, bool consume)
+{
+	unsigned int i;
+	u64 delta;
+
+	for (i = 0; i < pmd->nr_acct_pending; i++) {
+		if (pmd->acct_pending[i].id != id)
+			continue;
+		delta = pmd->acct_pending[i].delta;
+		if (consume)
+			pmd->acct_pending[i] =
+				pmd->acct_pending[--pmd->nr_acct_pending];
+		return delta;
+	}
+	return 0;
+}
+
+/*
+ * One more chunk is @id's alone.  An open volume counts it in its handle;
+ * a closed one in the in-memory batch, so a run of break-sharing writes
+ * does not rewrite the record every time.
+ */
 static int add_exclusive(struct cow_pool_metadata *pmd, u64 id)
 {
 	struct cow_volume *open = cow_vol_find_open(pmd, id);
-	struct cow_disk_volume *rec;
+	unsigned int i;
 	int r;
 
 	if (open) {
@@ -79,17 +127,21 @@ static int add_exclusive(struct cow_pool_metadata *pmd, u64 id)
 		open->dirty = true;
 		return 0;
 	}
-	rec = kmalloc(sizeof(*rec), GFP_NOIO);
-	if (!rec)
-		return -ENOMEM;
-	r = cow_vol_read_record(pmd, id, rec);
-	if (!r) {
-		rec->exclusive_chunks =
-			cpu_to_le64(le64_to_cpu(rec->exclusive_chunks) + 1);
-		r = cow_vol_write_record(pmd, rec);
+	for (i = 0; i < pmd->nr_acct_pending; i++) {
+		if (pmd->acct_pending[i].id == id) {
+			pmd->acct_pending[i].delta++;
+			return 0;
+		}
 	}
-	kfree(rec);
-	return r;
+	if (pmd->nr_acct_pending == COW_ACCT_PENDING) {
+		r = cow_acct_flush(pmd);
+		if (r)
+			return r;
+	}
+	i = pmd->nr_acct_pending++;
+	pmd->acct_pending[i].id = id;
+	pmd->acct_pending[i].delta = 1;
+	return 0;
 }
 
 int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
@@ -152,8 +204,10 @@ int cow_acct_retire(struct cow_pool_metadata *pmd, struct cow_disk_volume *rec)
 	int r;
 
 	cow_root_from_disk(&rec->mapping, &m);
-	if (!m.blocknr)
-		return 0;
+	/* Nothing to account: an empty tree's blocks go straight away. */
+	if (!m.count)
+		return cow_dead_push(pmd, &m, COW_DEAD_MAPPING,
+				     le64_to_cpu(rec->id));
 	r = next_deleting_id(pmd, &id);
 	if (r)
 		return r;

@@ -31,6 +31,8 @@ struct cow_volume {
 	u64 family;
 };
 
+#define COW_ACCT_PENDING 16u
+
 struct cow_pool_metadata {
 	struct rw_semaphore lock;
 	struct cow_block_manager *bm;
@@ -61,6 +63,11 @@ struct cow_pool_metadata {
 	bool changed;
 	bool time_used;		/* a mapping may carry the current time */
 	bool accounting;	/* COMPAT_RO_EXCLUSIVE: see cow-account.c */
+	/* Exclusive counts gained by closed volumes, not in their records yet. */
+	unsigned int nr_acct_pending;
+	struct {
+		u64 id, delta;
+	} acct_pending[COW_ACCT_PENDING];
 	u64 records_gen;
 	struct cow_volume *open_volumes;
 };
@@ -130,6 +137,15 @@ int cow_acct_retire(struct cow_pool_metadata *pmd, struct cow_disk_volume *rec);
 int cow_acct_reclaim(struct cow_pool_metadata *pmd, unsigned int *budget);
 /* Are there deleting records? */
 int cow_acct_pending(struct cow_pool_metadata *pmd, bool *result);
+/*
+ * Gains of closed volumes are batched in memory: cow_acct_flush() writes
+ * them into the records (before anything else reads records for a change,
+ * and at commit); cow_acct_take() hands @id's gain to a reader, and
+ * removes it from the batch if @consume (the caller holds the lock for
+ * writing and now owns the count).
+ */
+int cow_acct_flush(struct cow_pool_metadata *pmd);
+u64 cow_acct_take(struct cow_pool_metadata *pmd, u64 id, bool consume);
 
 /*----------------------------------------------------------------*/
 /* cow-reclaim.c */

@@ -164,6 +164,9 @@ int cow_vol_flush_open(struct cow_pool_metadata *pmd)
 	struct cow_volume *v;
 	int r;
 
+	r = cow_acct_flush(pmd);
+	if (r)
+		return r;
 	for (v = pmd->open_volumes; v; v = v->next) {
 		if (v->gone)
 			continue;
@@ -178,6 +181,7 @@ void cow_vol_reload_open(struct cow_pool_metadata *pmd)
 {
 	struct cow_volume *v;
 
+	pmd->nr_acct_pending = 0;	/* gains of the transaction thrown away */
 	for (v = pmd->open_volumes; v; v = v->next) {
 		v->dirty = false;
 		if (v->gone || read_record(pmd, v->id, &v->rec)) {
@@ -259,13 +263,18 @@ static int get_record(struct cow_pool_metadata *pmd, u64 id,
 		      struct cow_disk_volume *rec)
 {
 	struct cow_volume *v = cow_vol_find_open(pmd, id);
+	int r;
 
-	/* Readers may share the pool lock: do not touch the handle. */
+	/* Readers may share the pool lock: touch neither handle nor batch. */
 	if (v) {
 		current_record(v, rec);
 		return 0;
 	}
-	return read_record(pmd, id, rec);
+	r = read_record(pmd, id, rec);
+	if (!r)
+		rec->exclusive_chunks = cpu_to_le64(le64_to_cpu(rec->exclusive_chunks) +
+						    cow_acct_take(pmd, id, false));
+	return r;
 }
 
 /* Store @rec, keeping an open handle of the volume in step. */
@@ -671,6 +680,9 @@ int cow_pmd_open_volume(struct cow_pool_metadata *pmd, u64 id,
 	v->open_count = 1;
 	v->synced_gen = pmd->records_gen - 1;
 	record_to_vol(v);
+	/* The handle counts from now on what the batch held for it. */
+	v->exclusive += cow_acct_take(pmd, id, true);
+	v->dirty = v->exclusive != le64_to_cpu(v->rec.exclusive_chunks);
 	v->next = pmd->open_volumes;
 	pmd->open_volumes = v;
 out:
