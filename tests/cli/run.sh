@@ -212,7 +212,7 @@ expect "interval not a number" 2 "interval '1m' is not a number of seconds" moni
 #------------------------------------------------------------------
 # -o columns
 
-expect "unknown column" 2 "unknown column 'bogus': choose from name,id,size,mapped,data%,created,origin,active,mounted" \
+expect "unknown column" 2 "unknown column 'bogus': choose from name,id,size,mapped,data%,excl,shared,written,created,origin,active,mounted" \
 	list -o bogus
 expect "unknown column in a list" 2 "unknown column 'sise'" list -o name,sise,id
 expect "empty column list" 2 "no columns given" list -o ""
