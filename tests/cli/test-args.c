@@ -198,7 +198,9 @@ static void test_names(void)
 	n64[64] = '\0';
 
 	name_ok(valid_pool_name, "pool0", "pool name");
-	name_ok(valid_pool_name, "my_pool.2-x", "pool name");
+	name_ok(valid_pool_name, "my_pool.2_x", "pool name");
+	/* POOL-NAME must name one volume: no '-' in a pool name. */
+	name_bad(valid_pool_name, "a-b", "pool name");
 	name_ok(valid_pool_name, n63, "pool name");
 	name_bad(valid_pool_name, n64, "pool name");
 	name_bad(valid_pool_name, "", "pool name");
@@ -255,7 +257,7 @@ static void test_vol_refs(void)
 
 	ref_ok("pool/root", "pool", "root");
 	ref_ok("p/v", "p", "v");
-	ref_ok("pool-1/vol.2", "pool-1", "vol.2");
+	ref_ok("pool_1/vol-2.x", "pool_1", "vol-2.x");
 	memset(n63, 'v', 63);
 	n63[63] = '\0';
 	snprintf(buf, sizeof(buf), "p/%s", n63);

@@ -107,10 +107,15 @@ static bool valid_chars(const char *name)
 
 bool valid_pool_name(const char *name)
 {
-	/* Volumes are POOL-NAME; keep room for that in a dm name. */
+	/*
+	 * Volumes are POOL-NAME; keep room for that in a dm name, and no '-'
+	 * in POOL, or pool a-b's volume c and pool a's volume b-c would both
+	 * be /dev/mapper/a-b-c.
+	 */
 	if (!*name || strlen(name) >= POOL_NAME_LEN - VOL_NAME_LEN ||
-	    !valid_chars(name) || !strcmp(name, ".") || !strcmp(name, "..")) {
-		dmcowctl_err("'%s' is not a valid pool name: use 1 to %d printable characters without '/', ',' or spaces",
+	    !valid_chars(name) || strchr(name, '-') || !strcmp(name, ".") ||
+	    !strcmp(name, "..")) {
+		dmcowctl_err("'%s' is not a valid pool name: use 1 to %d printable characters without '/', ',', '-' or spaces",
 			     name, POOL_NAME_LEN - VOL_NAME_LEN - 1);
 		return false;
 	}

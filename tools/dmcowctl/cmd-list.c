@@ -69,9 +69,11 @@ static int parse_columns(const char *s, struct table *tab)
 		for (i = 0; i < NR_COLS; i++)
 			if (!strcasecmp(tok, cols[i].name))
 				break;
-		if (i == NR_COLS || tab->nr_sel == NR_COLS)
+		if (i == NR_COLS)
 			return usage_err(SYN, "unknown column '%s': choose from name,id,size,mapped,data%%,excl,shared,written,created,origin,active,mounted",
 					 tok);
+		if (tab->nr_sel == NR_COLS)
+			return usage_err(SYN, "too many columns: at most %d", NR_COLS);
 		tab->sel[tab->nr_sel++] = i;
 	}
 	return tab->nr_sel ? 0 : usage_err(SYN, "no columns given");

@@ -593,6 +593,12 @@ int cmd_pool(int argc, char **argv)
 {
 	size_t i;
 
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		for (i = 0; i < sizeof(pool_commands) / sizeof(pool_commands[0]); i++)
+			printf("usage: dmcowctl %s\n  %s\n", pool_commands[i].args,
+			       pool_commands[i].help);
+		return 0;
+	}
 	if (argc < 2) {
 		fprintf(stderr, "dmcowctl: pool needs a subcommand\n");
 		for (i = 0; i < sizeof(pool_commands) / sizeof(pool_commands[0]); i++)

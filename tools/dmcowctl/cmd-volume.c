@@ -39,8 +39,14 @@ static void vol_cmd_end(struct vol_cmd *vc)
 	free(vc);
 }
 
+/*
+ * Parse "[-f] POOL/NAME [ARG]" and open the pool.  @size: ARG is a size;
+ * @name_arg: ARG is a volume name.  Both are checked before the pool is
+ * opened, so a usage error says so whatever state the pool is in.
+ */
 static int vol_cmd_begin(int argc, char **argv, const char *syn, int nr_args,
-			 bool need_vol, uint64_t *size, struct vol_cmd **vcp)
+			 bool need_vol, uint64_t *size, bool name_arg,
+			 struct vol_cmd **vcp)
 {
 	struct vol_cmd *vc;
 	int c, r;
@@ -69,6 +75,8 @@ static int vol_cmd_begin(int argc, char **argv, const char *syn, int nr_args,
 			      ARG(argv, 1));
 		goto fail;
 	}
+	if (name_arg && !valid_volume_name(ARG(argv, 1)))
+		goto fail;
 	r = pool_open(vc->ref.pool, &vc->pool);
 	if (r)
 		goto fail;
@@ -111,7 +119,7 @@ int cmd_create(int argc, char **argv)
 	uint64_t size, id;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_CREATE, 2, false, &size, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_CREATE, 2, false, &size, false, &vc);
 	if (r)
 		return r;
 	r = DMCOWCTL_EXIT_ERR;
@@ -154,7 +162,7 @@ int cmd_activate(int argc, char **argv)
 	char *dev;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_ACTIVATE, 1, true, NULL, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_ACTIVATE, 1, true, NULL, false, &vc);
 	if (r)
 		return r;
 	if (vc->vol->nr_devs) {
@@ -180,7 +188,7 @@ int cmd_deactivate(int argc, char **argv)
 	struct vol_cmd *vc;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_DEACTIVATE, 1, true, NULL, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_DEACTIVATE, 1, true, NULL, false, &vc);
 	if (r)
 		return r;
 	if (!vc->vol->nr_devs) {
@@ -200,7 +208,7 @@ int cmd_delete(int argc, char **argv)
 	struct vol_cmd *vc;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_DELETE, 1, true, NULL, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_DELETE, 1, true, NULL, false, &vc);
 	if (r)
 		return r;
 	r = DMCOWCTL_EXIT_ERR;
@@ -237,7 +245,7 @@ int cmd_rollback(int argc, char **argv)
 	bool suspended = false;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_ROLLBACK, 2, true, NULL, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_ROLLBACK, 2, true, NULL, true, &vc);
 	if (r)
 		return r;
 	sname = ARG(argv, 1);
@@ -294,14 +302,10 @@ int cmd_rename(int argc, char **argv)
 	struct vol_cmd *vc;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_RENAME, 2, true, NULL, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_RENAME, 2, true, NULL, true, &vc);
 	if (r)
 		return r;
 	new_name = ARG(argv, 1);
-	if (!valid_volume_name(new_name)) {
-		r = DMCOWCTL_EXIT_USAGE;
-		goto out;
-	}
 	r = DMCOWCTL_EXIT_ERR;
 	if (pool_find(vc->pool, new_name)) {
 		dmcowctl_err("pool '%s' already has a volume '%s': choose another name",
@@ -340,7 +344,7 @@ int cmd_resize(int argc, char **argv)
 	uint64_t size;
 	int r;
 
-	r = vol_cmd_begin(argc, argv, SYN_RESIZE, 2, true, &size, &vc);
+	r = vol_cmd_begin(argc, argv, SYN_RESIZE, 2, true, &size, false, &vc);
 	if (r)
 		return r;
 	r = DMCOWCTL_EXIT_ERR;

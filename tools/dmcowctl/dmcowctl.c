@@ -32,7 +32,7 @@ static const struct dmcowctl_command commands[] = {
 	{ "resize", "POOL/NAME SIZE [--force]", "Change a volume's size (growing only unless --force).",
 	  cmd_resize },
 	{ "list", "[POOL] [--json] [-o COLUMNS]", "Show volumes and snapshots as a tree.", cmd_list },
-	{ "monitor", "POOL [--threshold PCT] [--extend-by SIZE] [--once]",
+	{ "monitor", "POOL [--threshold PCT] [--extend-by SIZE|PCT%] [--interval SECONDS] [--once] [--json]",
 	  "Follow pool events; grow an LVM data device when the pool fills.", cmd_monitor },
 	{ "check", "METADATA_DEV | --live POOL [--json] [--quiet] [--strict-leaks] [--clear-needs-check]",
 	  "Check pool metadata (exit 0 clean, 1 errors, 2 cannot open).", cmd_check },
