@@ -98,11 +98,32 @@ def copy_modes(fio):
     return out
 
 
+def accounting_cost(fio):
+    """exclusive_accounting on/off: targets cow64k-acct<Y|N>, workloads
+    acct-<name>.<rep>; median over the interleaved runs, on/off ratio."""
+    cases = {}
+    for (t, w), f in fio.items():
+        if not w.startswith("acct-") or not t.startswith("cow64k-acct"):
+            continue
+        case = w.split(".")[0][len("acct-"):]
+        cases.setdefault(case, {}).setdefault(t[-1], []).append(f["iops"])
+    out = []
+    for case, modes in sorted(cases.items()):
+        on = statistics.median(modes["Y"]) if "Y" in modes else None
+        off = statistics.median(modes["N"]) if "N" in modes else None
+        out.append({"workload": case, "on_iops": on and round(on, 1),
+                    "off_iops": off and round(off, 1), "on_vs_off": ratio(on, off),
+                    "on_runs": [round(x) for x in modes.get("Y", [])],
+                    "off_runs": [round(x) for x in modes.get("N", [])]})
+    return out
+
+
 def build(fio, values, env):
     res = {"env": env, "workloads": [], "snapshot_scaling": [], "values": {}, "goals": [],
-           "copy_mode": copy_modes(fio)}
+           "copy_mode": copy_modes(fio), "accounting_cost": accounting_cost(fio)}
     workloads = sorted({w for (_, w) in fio
-                        if not w.startswith("prep") and not w.startswith("copy-")})
+                        if not w.startswith("prep") and not w.startswith("copy-")
+                        and not w.startswith("acct-")})
     for w in workloads:
         lin = fio.get(("linear", w), {}).get("iops")
         thin = fio.get(("thin64k", w), {}).get("iops")
@@ -169,7 +190,12 @@ def evaluate(res, fio, values):
     d = values.get(("cow64k", "delete_message_us"))
     if d:
         v = round(statistics.median(d) / 1000.0, 2)
-        goal(res, "delete message latency (ms)", v, "<= 10", v <= 10)
+        goal(res, "delete message latency (ms, ioctl)", v, "<= 10", v <= 10)
+    for row in res["accounting_cost"]:
+        if row["workload"] == "randwrite-4k-qd16":
+            v = row["on_vs_off"]
+            goal(res, "4k randwrite with exclusive accounting vs without", v, ">= 0.95",
+                 v and v >= 0.95)
 
 
 def write_markdown(res, path):
@@ -200,6 +226,14 @@ def write_markdown(res, path):
                 f.write(f"| {r['chunk']} | {r['case']} | {r.get('kcopyd_iops')} | "
                         f"{r.get('rmw_iops')} | {r['rmw_vs_kcopyd']} | "
                         f"{r.get('kcopyd_clat_us')} | {r.get('rmw_clat_us')} |\n")
+        if res["accounting_cost"]:
+            f.write("\n## Exclusive accounting cost (exclusive_accounting=Y vs N, "
+                    "same boot, interleaved)\n\n"
+                    "| workload | on IOPS | off IOPS | on/off | on runs | off runs |\n"
+                    "|---|---|---|---|---|---|\n")
+            for r in res["accounting_cost"]:
+                f.write(f"| {r['workload']} | {r['on_iops']} | {r['off_iops']} | "
+                        f"{r['on_vs_off']} | {r['on_runs']} | {r['off_runs']} |\n")
         f.write("\n## Other figures\n\n| figure | median | p99 | n |\n|---|---|---|---|\n")
         for k, v in sorted(res["values"].items()):
             f.write(f"| {k} | {v['median']} | {v.get('p99', '')} | {v['n']} |\n")
