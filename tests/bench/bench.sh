@@ -176,7 +176,8 @@ copy_mode_bench() {
 
 #---------------------------------------------------------------- accounting cost
 
-# exclusive_accounting=Y vs N, same boot, interleaved YNNY so drift cancels:
+# exclusive_accounting=Y vs N, same boot, interleaved YNNYYNNY so drift
+# cancels:
 # provisioned 4k random writes (overwrites of exclusive chunks never reach
 # the metadata core: the two should match) and the first 4 KiB write per
 # 64 KiB chunk after one snapshot (every write breaks sharing: the holder
@@ -184,7 +185,7 @@ copy_mode_bench() {
 ACCT_PARAM=/sys/module/dm_cowtree/parameters/exclusive_accounting
 acct_bench() {
 	rep=0
-	for acct in Y N N Y; do
+	for acct in Y N N Y Y N N Y; do
 		rep=$((rep + 1))
 		echo $acct > $ACCT_PARAM || die "exclusive_accounting=$acct"
 		cow_up 128

@@ -293,7 +293,7 @@ def main():
         json.dump(res, f, indent=1, sort_keys=True)
     write_markdown(res, os.path.join(args.outdir, "results.md"))
     plot(res, args.outdir)
-    if not res["workloads"] and not res["copy_mode"]:
+    if not res["workloads"] and not res["copy_mode"] and not res["accounting_cost"]:
         print("report: no fio results in the log", file=sys.stderr)
         return 1
     print(f"report: {len(res['workloads'])} fio results, {len(res['values'])} figures "
