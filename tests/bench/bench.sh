@@ -177,8 +177,7 @@ copy_mode_bench() {
 #---------------------------------------------------------------- accounting cost
 
 # exclusive_accounting=Y vs N, same boot, interleaved YNNYYNNY so drift
-# cancels:
-# provisioned 4k random writes (overwrites of exclusive chunks never reach
+# cancels: provisioned 4k random writes (overwrites of exclusive chunks never reach
 # the metadata core: the two should match) and the first 4 KiB write per
 # 64 KiB chunk after one snapshot (every write breaks sharing: the holder
 # scan runs each time).
