@@ -37,7 +37,7 @@ kver=${KVER:-$(ls /lib/modules | grep -- '-amd64$' | sort -V | tail -1)}
 kernel=/boot/vmlinuz-$kver
 export MODDIR=/lib/modules/$kver COWTREE_KO=$top/drivers/md/dm-cowtree/dm-cowtree.ko
 base=$build/base.cpio.gz
-scale=${VM_TIMEOUT_SCALE:-1} mem_extra=${VM_MEM_EXTRA:-0} debug_append=""
+scale=${VM_TIMEOUT_SCALE:-1} mem_extra=${VM_MEM_EXTRA:-0} debug_append="" sfx=""
 if [[ -n ${DEBUG_KERNEL:-} && ${DEBUG_KERNEL:-} != 0 ]]; then
 	dk=$top/build/debug-kernel
 	[[ -e $dk/release ]] || { echo "run.sh: no debug kernel (run 'make debug-kernel')" >&2; exit 1; }
@@ -51,6 +51,7 @@ if [[ -n ${DEBUG_KERNEL:-} && ${DEBUG_KERNEL:-} != 0 ]]; then
 	# a moment during boot, and KASAN reports any interrupt in that window
 	# as a wild-memory-access (a 6.1 false positive that disables lockdep).
 	debug_append="cowtest.kmemleak=1 no5lvl"
+	sfx=-debug	# own logs, initrds and disks: a normal run may be queued too
 fi
 accel=${VM_ACCEL:-tcg}
 smp=${VM_SMP:-2}
@@ -147,14 +148,14 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 	boots=$(header "$script" boots 1)
 	local boots_var=VM_BOOTS_${name//-/_}
 	boots=${!boots_var:-$boots}
-	log=$build/logs/$name.log
-	initrd=$build/$name.initrd
+	log=$build/logs/$name$sfx.log
+	initrd=$build/$name$sfx.initrd
 	: > "$log"
 	scenario_initrd "$script" "$initrd"
 
 	local disk_files=() i=0
 	for d in $(header "$script" disks ""); do
-		local f=$build/disks/$name-$i.img
+		local f=$build/disks/$name$sfx-$i.img
 		rm -f "$f"
 		truncate -s "$d" "$f"
 		disk_files+=("$f")
