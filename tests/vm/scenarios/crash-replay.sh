@@ -3,14 +3,16 @@
 # order.  The workload marks the log after each step it saw durable
 # (fsync returned).  Then the log is replayed to every flush/FUA point;
 # at each, on a throw-away snapshot of the replayed device, the pool must
-# activate, and every step that completed before the point must read back
-# exactly.  (A step still in flight at the point is not checked.)
+# pass `dmcowctl check` and activate, and every step that completed before
+# the point must read back exactly.  (A step still in flight at the point is not checked.)
 # timeout: 2400
 # mem: 1536
 
 POINTS_MIN=${REPLAY_POINTS_MIN:-200}
 load_cowtree
-brd_load 4 160
+# The log holds ~0.7 MiB a step: size the ram disks (which use memory only
+# as they fill) for REPLAY_STEPS, 160 MiB for the default 80.
+brd_load 4 $((100 + ${REPLAY_STEPS:-80} * 3 / 4))
 BACK=/dev/ram0 LOG=/dev/ram1 REPLAY=/dev/ram2 COWSTORE=/dev/ram3
 SZ=$(blockdev --getsz $BACK)
 META_SECT=32768			# 16 MiB
@@ -100,6 +102,8 @@ while read -r point name; do
 
 	dmsetup create rsnap --table "0 $SZ snapshot $REPLAY $COWSTORE N 8" || die "snapshot at $point"
 	stack_up /dev/mapper/rsnap
+	dmcowctl check /dev/mapper/rmeta --quiet ||
+		die "dmcowctl check finds the metadata wrong at replay point $point (after step $state)"
 	dmsetup create pool --table "0 $DATA_SECT cowtree-pool /dev/mapper/rmeta /dev/mapper/rdata 128 16" ||
 		die "pool does not activate at replay point $point (after step $state)"
 	while read -r region tag gen; do
