@@ -4,7 +4,8 @@
 # (fsync returned).  Then the log is replayed to every flush/FUA point;
 # at each, on a throw-away snapshot of the replayed device, the pool must
 # pass `dmcowctl check` and activate, and every step that completed before
-# the point must read back exactly.  (A step still in flight at the point is not checked.)
+# the point must read back exactly.  (A step still in flight at the point
+# is not checked.)
 # timeout: 2400
 # mem: 1536
 
