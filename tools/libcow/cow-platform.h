@@ -208,6 +208,7 @@ __printf(2, 3) void cow_log(const char *level, const char *fmt, ...);
 	do { cow_log_errors++; cow_log("error", fmt, ##__VA_ARGS__); } while (0)
 #define cow_warn(fmt, ...) cow_log("warning", fmt, ##__VA_ARGS__)
 #define cow_info(fmt, ...) cow_log("info", fmt, ##__VA_ARGS__)
+#define cow_err_ratelimited cow_err
 
 u64 cow_now_seconds(void);
 void cow_random_bytes(void *buf, size_t len);

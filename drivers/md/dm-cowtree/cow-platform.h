@@ -25,6 +25,9 @@
 #include <asm/byteorder.h>
 
 #define cow_err(fmt, ...) pr_err("device-mapper: cowtree: " fmt "\n", ##__VA_ARGS__)
+/* For what every read of a bad block would repeat (block validation). */
+#define cow_err_ratelimited(fmt, ...) \
+	pr_err_ratelimited("device-mapper: cowtree: " fmt "\n", ##__VA_ARGS__)
 #define cow_warn(fmt, ...) pr_warn("device-mapper: cowtree: " fmt "\n", ##__VA_ARGS__)
 #define cow_info(fmt, ...) pr_info("device-mapper: cowtree: " fmt "\n", ##__VA_ARGS__)
 

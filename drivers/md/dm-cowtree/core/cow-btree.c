@@ -91,7 +91,7 @@ static int check_node(struct cow_btree_info *info, struct cow_block *b)
 	u32 vs = cow_node_is_leaf(n) ? info->vt.size : INTERNAL_VALUE_SIZE;
 
 	if (le32_to_cpu(n->tree) != info->tree || node_vsize(n) != vs) {
-		cow_err("btree node %llu belongs to tree %u with %u-byte values, expected tree %u with %u",
+		cow_err_ratelimited("btree node %llu belongs to tree %u with %u-byte values, expected tree %u with %u",
 			(unsigned long long)cow_block_location(b),
 			le32_to_cpu(n->tree), node_vsize(n), info->tree, vs);
 		return -EILSEQ;

@@ -51,7 +51,7 @@ int cow_check_stamp(struct cow_block *b, u64 txn, const char *what)
 
 	if (le64_to_cpu(h->txn) == txn)
 		return 0;
-	cow_err("%s block %llu is stale or lost: stamp %llu, expected %llu",
+	cow_err_ratelimited("%s block %llu is stale or lost: stamp %llu, expected %llu",
 		what, (unsigned long long)cow_block_location(b),
 		(unsigned long long)le64_to_cpu(h->txn),
 		(unsigned long long)txn);
@@ -83,20 +83,20 @@ static int check_common(const struct cow_type_desc *d, const char *name,
 	u32 csum;
 
 	if (le32_to_cpu(h->type) != d->type) {
-		cow_err("%s block %llu has wrong type 0x%08x",
+		cow_err_ratelimited("%s block %llu has wrong type 0x%08x",
 			name, (unsigned long long)cow_block_location(b),
 			le32_to_cpu(h->type));
 		return -EILSEQ;
 	}
 	csum = cow_block_csum(h, d->len, d->salt);
 	if (le32_to_cpu(h->csum) != csum) {
-		cow_err("%s block %llu checksum mismatch: 0x%08x != 0x%08x",
+		cow_err_ratelimited("%s block %llu checksum mismatch: 0x%08x != 0x%08x",
 			name, (unsigned long long)cow_block_location(b),
 			le32_to_cpu(h->csum), csum);
 		return -EILSEQ;
 	}
 	if (le64_to_cpu(h->blocknr) != cow_block_location(b)) {
-		cow_err("%s block %llu claims to be block %llu (misdirected write)",
+		cow_err_ratelimited("%s block %llu claims to be block %llu (misdirected write)",
 			name, (unsigned long long)cow_block_location(b),
 			(unsigned long long)le64_to_cpu(h->blocknr));
 		return -EILSEQ;
@@ -160,7 +160,7 @@ static int node_extra(struct cow_block *b)
 		goto bad;
 	return 0;
 bad:
-	cow_err("btree node %llu has an impossible header (flags %u, %u of %u entries, value size %u)",
+	cow_err_ratelimited("btree node %llu has an impossible header (flags %u, %u of %u entries, value size %u)",
 		(unsigned long long)cow_block_location(b), flags, nr, max, vs);
 	return -EILSEQ;
 }
@@ -175,7 +175,7 @@ static int index_extra(struct cow_block *b)
 			goto bad;
 	return 0;
 bad:
-	cow_err("space map index block %llu has an impossible free count",
+	cow_err_ratelimited("space map index block %llu has an impossible free count",
 		(unsigned long long)cow_block_location(b));
 	return -EILSEQ;
 }
@@ -185,7 +185,7 @@ static int msm_root_extra(struct cow_block *b)
 	struct cow_disk_msm_root *mr = cow_block_data(b);
 
 	if (le32_to_cpu(mr->nr_index) > COW_MSM_ROOT_ENTRIES) {
-		cow_err("space map root block %llu has %u index blocks",
+		cow_err_ratelimited("space map root block %llu has %u index blocks",
 			(unsigned long long)cow_block_location(b),
 			le32_to_cpu(mr->nr_index));
 		return -EILSEQ;
@@ -198,7 +198,7 @@ static int rc_extra(struct cow_block *b)
 	struct cow_disk_refcount *rc = cow_block_data(b);
 
 	if (le64_to_cpu(rc->first) % COW_RC_ENTRIES) {
-		cow_err("reference count block %llu starts at unaligned %llu",
+		cow_err_ratelimited("reference count block %llu starts at unaligned %llu",
 			(unsigned long long)cow_block_location(b),
 			(unsigned long long)le64_to_cpu(rc->first));
 		return -EILSEQ;
