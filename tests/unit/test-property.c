@@ -250,13 +250,11 @@ static void verify_counters(void)
 			continue;
 		CHECK_OK(cow_volume_get_counters(P->h[id], &vc));
 		CHECK_EQ(vc.valid, COW_COUNTER_ALL);
-		/* Exclusive of one volume per operation, all now and then. */
-		if (id == pick || !(P->nr_ops % 64))
-			CHECK_MSG(vc.exclusive_chunks == model_exclusive(&P->m, id),
-				  "vol %llu: exclusive %llu, model %llu",
-				  (unsigned long long)id,
-				  (unsigned long long)vc.exclusive_chunks,
-				  (unsigned long long)model_exclusive(&P->m, id));
+		CHECK_MSG(vc.exclusive_chunks == model_exclusive(&P->m, id),
+			  "vol %llu: exclusive %llu, model %llu",
+			  (unsigned long long)id,
+			  (unsigned long long)vc.exclusive_chunks,
+			  (unsigned long long)model_exclusive(&P->m, id));
 		CHECK_MSG(vc.mapped_chunks == P->m.nr_mapped[id] &&
 			  vc.written_since_origin == P->m.nr_own[id],
 			  "vol %llu: mapped %llu written %llu, model %u %u",
