@@ -39,5 +39,8 @@ dm_dev_size() {
 # Crash the guest now, like a power cut: no sync, no unmount.
 power_cut() {
 	echo "COWTEST-POWER-CUT"
+	# Also through the kernel log, which reaches the console before the
+	# reset even when the serial line is slow (debug kernel).
+	echo "COWTEST-POWER-CUT" > /dev/kmsg
 	echo b > /proc/sysrq-trigger
 }

@@ -177,7 +177,7 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 		this=$(tail -n +"$((before + 1))" "$log")
 		if grep -q '^COWTEST-RESULT: rc=0' <<< "$this"; then
 			continue
-		elif grep -q '^COWTEST-POWER-CUT' <<< "$this" && ((b < boots)); then
+		elif grep -Eq '^(\[ *[0-9.]+\] )?COWTEST-POWER-CUT' <<< "$this" && ((b < boots)); then
 			continue
 		elif grep -q '^COWTEST-RESULT: rc=' <<< "$this"; then
 			verdict="script failed in boot $b"
