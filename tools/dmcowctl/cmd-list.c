@@ -262,7 +262,7 @@ static int list_pool(struct list_ctx *lc, const char *name)
 		human_size(st.data_used * chunk, row[C_MAPPED], CELL_LEN);
 		snprintf(row[C_DATA], CELL_LEN, "%.1f", st.data_total ?
 			 100.0 * (double)st.data_used / (double)st.data_total : 0.0);
-		for (i = C_CREATED; i < NR_COLS; i++)
+		for (i = C_EXCL; i < NR_COLS; i++)
 			snprintf(row[i], CELL_LEN, "-");
 		snprintf(row[C_ACTIVE], CELL_LEN, "%s", name);
 	}
