@@ -21,12 +21,12 @@
 # Not covered: internal nodes of the dead and data-space-map index trees
 # (they need > 84 dead entries / > 126 x 1016 data chunks in use; they are
 # the same node code as the covered trees).
-# FUZZ=N cases (default 100, about 2 s each; LONG=1: 1000), FUZZ_SEED=S to
+# FUZZ=N cases (default 60, about 2.5 s each; LONG=1: 1000), FUZZ_SEED=S to
 # repeat a run.
 # timeout: 2400
 # mem: 1024
 
-N=${FUZZ:-100}
+N=${FUZZ:-60}
 SEED=${FUZZ_SEED:-$(date +%s)}
 log "metadata fuzz: $N cases, seed $SEED (FUZZ_SEED=$SEED FUZZ=$N to repeat)"
 load_cowtree
