@@ -522,6 +522,13 @@ static bool rmw_start(struct cow_mapping *m)
 
 /*----------------------------------------------------------------*/
 
+static bool pool_writable(struct cow_pool *pool)
+{
+	enum cow_pool_mode mode = READ_ONCE(pool->mode);
+
+	return mode == COW_MODE_WRITE || mode == COW_MODE_OUT_OF_DATA_SPACE;
+}
+
 /*
  * No chunk is allocated before the I/O started before the last commit has
  * completed (the commit may have made chunks it was using free).  Called
@@ -531,7 +538,9 @@ static bool wait_for_reuse(struct cow_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	if (cow_ds_passed(&pool->all_io, pool->reuse_barrier, true))
+	/* A pool that cannot allocate fails the write below instead. */
+	if (!pool_writable(pool) ||
+	    cow_ds_passed(&pool->all_io, pool->reuse_barrier, true))
 		return false;
 	spin_lock_irqsave(&pool->lock, flags);
 	bio_list_add(&pool->wait_reuse, bio);
@@ -626,13 +635,6 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 	submit_bio_noacct(bio);
 
 	mapping_job_done(m, 0);
-}
-
-static bool pool_writable(struct cow_pool *pool)
-{
-	enum cow_pool_mode mode = READ_ONCE(pool->mode);
-
-	return mode == COW_MODE_WRITE || mode == COW_MODE_OUT_OF_DATA_SPACE;
 }
 
 static void complete_mapping(struct cow_pool *pool, struct cow_mapping *m)
@@ -856,7 +858,8 @@ static void process_deferred_bios(struct cow_pool *pool)
 	bio_list_init(&pool->deferred_bios);
 	/* Writes that waited to allocate go first, if they may now. */
 	if (!bio_list_empty(&pool->wait_reuse) &&
-	    cow_ds_passed(&pool->all_io, READ_ONCE(pool->reuse_barrier), false)) {
+	    (!pool_writable(pool) ||
+	     cow_ds_passed(&pool->all_io, READ_ONCE(pool->reuse_barrier), false))) {
 		bio_list_merge(&reuse, &pool->wait_reuse);
 		bio_list_init(&pool->wait_reuse);
 	}

@@ -74,6 +74,11 @@ vol_deactivate v1
 # the image, and every activation below resumes it.
 dmsetup suspend pool || die "suspend pool"
 msg pool delete 3
+# Deleted volumes are accounted (a deleting record) before their trees reach
+# the dead list: releasing the held root puts a tree there at once; hold
+# again so the image has both.
+msg pool release_metadata_snap
+msg pool reserve_metadata_snap
 log "populated: $(dmsetup status pool)"
 [ "$(pool_reclaiming pool)" -gt 0 ] || die "no reclamation pending: $(dmsetup status pool)"
 pool_remove pool
