@@ -239,14 +239,6 @@ struct retire_walk {
 	u64 next;		/* first key not accounted yet */
 };
 
-static bool possibly_shared(struct retire_walk *rw, u64 v)
-{
-	u32 t = cow_mapping_time(v);
-
-	return t < rw->snap_time ||
-		(rw->pmd->held_time && t < rw->pmd->held_time);
-}
-
 static int retire_mapping(void *context, u64 key, void *value)
 {
 	struct retire_walk *rw = context;
@@ -258,7 +250,8 @@ static int retire_mapping(void *context, u64 key, void *value)
 		return 1;
 	(*rw->budget)--;
 	/* A mapping made since the last share event has no other holder. */
-	if (rw->pmd->accounting && possibly_shared(rw, v)) {
+	if (rw->pmd->accounting &&
+	    cow_mapping_maybe_shared(rw->pmd, rw->snap_time, v)) {
 		r = cow_acct_drop(rw->pmd, le64_to_cpu(rw->rec->id),
 				  le64_to_cpu(rw->rec->family), key,
 				  cow_mapping_chunk(v), &sole);

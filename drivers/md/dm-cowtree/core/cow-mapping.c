@@ -8,10 +8,7 @@
 
 static bool is_shared(struct cow_volume *vol, u64 v)
 {
-	u32 t = cow_mapping_time(v);
-
-	return t < vol->snap_time ||
-		(vol->pmd->held_time && t < vol->pmd->held_time);
+	return cow_mapping_maybe_shared(vol->pmd, vol->snap_time, v);
 }
 
 /* Common checks of calls on an open volume. */

@@ -109,6 +109,18 @@ int cow_vol_read_record(struct cow_pool_metadata *pmd, u64 id,
 int cow_vol_write_record(struct cow_pool_metadata *pmd,
 			 const struct cow_disk_volume *rec);
 
+/*
+ * May mapping value @v of a tree last shared at @snap_time be reachable
+ * from another tree (or the held root)?  See cow-volume.c.
+ */
+static inline bool cow_mapping_maybe_shared(const struct cow_pool_metadata *pmd,
+					    u32 snap_time, u64 v)
+{
+	u32 t = cow_mapping_time(v);
+
+	return t < snap_time || (pmd->held_time && t < pmd->held_time);
+}
+
 /*----------------------------------------------------------------*/
 /* cow-account.c: exclusive chunk accounting (COMPAT_RO_EXCLUSIVE) */
 
