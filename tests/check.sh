@@ -54,6 +54,16 @@ if [[ ${LONG:-0} != 0 ]]; then
 		export VM_TIMEOUT_SCALE=${VM_TIMEOUT_SCALE:-4}
 	fi
 	echo "check: long mode: $REPLAY_POINTS_MIN+ replay points, 50 power cuts, $FUZZ_CASES fuzz cases, $FUZZ metadata images"
+elif [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
+	# The debug kernel runs about ten times slower under TCG: every
+	# scenario and code path still runs, with fewer repetitions of the
+	# randomized ones, so the suite ends in about two hours.  A value
+	# given on the command line wins.
+	export REPLAY_POINTS_MIN=${REPLAY_POINTS_MIN:-40} REPLAY_STEPS=${REPLAY_STEPS:-20}
+	export FUZZ_CASES=${FUZZ_CASES:-60} FUZZ=${FUZZ:-20} ROUNDS=${ROUNDS:-4}
+	export VM_BOOTS_power_cuts=${VM_BOOTS_power_cuts:-4}
+	export VM_ENV="${VM_ENV:-} REPLAY_POINTS_MIN REPLAY_STEPS FUZZ_CASES FUZZ ROUNDS"
+	echo "check: debug-kernel repetitions: $REPLAY_POINTS_MIN+ replay points, $((VM_BOOTS_power_cuts - 1)) power cuts, $FUZZ_CASES bad inputs, $FUZZ metadata images"
 fi
 
 make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|  )' 
