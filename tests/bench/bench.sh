@@ -198,6 +198,32 @@ acct_bench() {
 	done
 	echo Y > $ACCT_PARAM
 }
+
+#---------------------------------------------------------------- cowtree vs dm-thin
+
+# The headline first-write ratio once more: dm-thin and cowtree at 64 KiB
+# interleaved (thin cow cow thin ...) in the same boot so that drift cancels
+# (single TCG runs vary by 30 %).  ab_first_write "KIND...".
+ab_first_write() {
+	rep=0
+	for kind in $1; do
+		rep=$((rep + 1))
+		log "bench: ${kind}64k first write after 1 snapshot (interleaved run $rep)"
+		${kind}_up 128
+		fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+		${kind}_snap > /dev/null || die "snapshot"
+		first_write ${kind}64k ab-firstwrite-snap1.$rep /dev/mapper/bvol 64
+		${kind}_down
+	done
+}
+AB_KINDS="thin cow cow thin thin cow cow thin"
+[ "$QUICK" = 1 ] && AB_KINDS="thin cow"
+
+if [ "${BENCH_ONLY:-}" = versus-thin ]; then
+	ab_first_write "$AB_KINDS"
+	log "bench: done"
+	exit 0
+fi
 if [ "${BENCH_ONLY:-}" = accounting ]; then
 	log "bench: exclusive accounting cost only"
 	acct_bench
@@ -267,6 +293,7 @@ for n in 1 4; do
 		snap_down
 	done
 done
+ab_first_write "$AB_KINDS"
 log "bench: copy strategy (copy_mode kcopyd vs rmw)"
 copy_mode_bench
 # dm-linear doing the same writes, for the ratio.

@@ -4,7 +4,8 @@
 # build the report (JSON, markdown, PNG plots) in tests/bench/results/.
 #   BENCH_REPEATS=N (default 1), QUICK=1 (tiny sizes; a smoke test only),
 #   BENCH_ONLY=copy-mode (only the copy_mode kcopyd/rmw comparison),
-#   BENCH_ONLY=accounting (only exclusive_accounting on/off)
+#   BENCH_ONLY=accounting (only exclusive_accounting on/off),
+#   BENCH_ONLY=versus-thin (only the interleaved first write vs dm-thin)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/tests/bench/results/$(date +%Y%m%d-%H%M%S)}
