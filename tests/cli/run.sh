@@ -13,10 +13,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/cli
-passed=0 failed=0
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
+. "$top/tests/host-lib.sh"
 
 # Unit tests of args.c.
 if make -s -C "$here" all > /dev/null 2>&1; then
@@ -38,18 +35,7 @@ else
 	ko "test-args builds" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
 
-if [[ -z ${DMCOWCTL:-} ]]; then
-	if ! make -s -C "$top/tools/dmcowctl" > /dev/null; then
-		ko "dmcowctl builds"
-		echo "cli: $passed passed, $failed failed"
-		exit 1
-	fi
-	DMCOWCTL=$top/tools/dmcowctl/build/dmcowctl
-fi
-D=$DMCOWCTL
-tmp=$(mktemp -d /tmp/dmcowctl-cli.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
+host_setup cli
 
 # expect NAME RC PATTERN CMD...: run dmcowctl with CMD; its exit status
 # must be RC.  For RC 0, stdout must match the extended regexp PATTERN.

@@ -7,23 +7,9 @@
 # DMCOWCTL=path overrides the binary (default: build it).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-passed=0 failed=0
+. "$top/tests/host-lib.sh"
+host_setup tools
 
-if [[ -z ${DMCOWCTL:-} ]]; then
-	if ! make -s -C "$top/tools/dmcowctl" >/dev/null; then
-		echo "tools: dmcowctl does not build"
-		echo "tools: 0 passed, 1 failed"
-		exit 1
-	fi
-	DMCOWCTL=$top/tools/dmcowctl/build/dmcowctl
-fi
-D=$DMCOWCTL
-tmp=$(mktemp -d /tmp/dmcowctl-tools.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
-
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
 # expect_rc NAME RC CMD...: run CMD, output in out.txt/err.txt
 expect_rc() {
 	local name=$1 want=$2 rc
