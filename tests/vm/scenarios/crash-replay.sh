@@ -63,13 +63,15 @@ vol_activate pool 2 snap $VOL_SECT
 pat_write /dev/mapper/snap --tag 2 --gen 3 --offset $(region_off 1) --length 2M --fsync
 step_done "2:1" 2 3
 
+# The snapshot is deleted 3/8 of the way through (step 30 of the default 80).
+DEL_AT=$((${REPLAY_STEPS:-80} * 3 / 8))
 i=0
 while [ $i -lt ${REPLAY_STEPS:-80} ]; do
 	r=$((2 + i % 6)) g=$((10 + i))
 	pat_write /dev/mapper/origin --tag 1 --gen $g --offset $(region_off $r) --length 2M \
 		--stride 3 --fsync
 	step_done "1:$r" 1 $g
-	if [ $i = 30 ]; then
+	if [ $i = $DEL_AT ]; then
 		vol_deactivate snap
 		msg pool delete 2
 		grep -v '^2:' /tmp/state.$STEP > /tmp/state.tmp
