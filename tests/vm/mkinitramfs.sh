@@ -54,7 +54,9 @@ backup { backup = 1 archive = 0 }
 EOF
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 copy_binary "$top/tools/dmcowctl/build/dmcowctl"
-[[ -e $top/tests/vm/build/guest-bin ]] && cp "$top"/tests/vm/build/guest-bin/* "$root/usr/sbin/" 2>/dev/null || true
+for b in "$top"/tests/vm/build/guest-bin/*; do
+	[[ -f $b ]] && copy_binary "$b"
+done
 
 # Kernel modules: the closure of what we need, in load order (deps first),
 # decompressed because busybox insmod may not read .ko.xz.
