@@ -284,7 +284,8 @@ done
 # COWSTORE, which must hold a copy of every chunk written: a store that
 # overflows invalidates its snapshot, which then costs nothing.  So the
 # origin region written is at most 7/8 of a store (IOPS do not depend on
-# it), and every snapshot must still be valid afterwards.
+# it), and every snapshot must still be valid afterwards (the sectors each
+# store holds are reported: every snapshot got its copies).
 SNAP_MIB=$((DATA_MIB / 4 * 7 / 8))
 [ $SNAP_MIB -gt $VOL_MIB ] && SNAP_MIB=$VOL_MIB
 echo "BENCH-VALUE env dm_snapshot_volume_mib $SNAP_MIB"
@@ -293,7 +294,7 @@ snap_check_valid() {
 	while [ $i -lt $NSNAP ]; do
 		st=$(dmsetup status bsnap$i | cut -d' ' -f4-)
 		case $st in
-		*/*) ;;
+		*/*) echo "BENCH-VALUE $t-$NSNAP store_used_sectors ${st%%/*}" ;;
 		*) die "dm-snapshot $i is no longer valid: $st" ;;
 		esac
 		i=$((i + 1))

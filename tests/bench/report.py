@@ -220,8 +220,11 @@ def write_markdown(res, path):
     with open(path, "w") as f:
         env = res["env"]
         f.write(f"# dm-cowtree benchmark\n\nKernel {env.get('kernel', '?')}, accelerator "
-                f"{env.get('accel', '?')}, volume {env.get('volume_mib', '?')} MiB, "
-                f"repeats {env.get('repeats', 1)} (median).\n\n")
+                f"{env.get('accel', '?')}, volume {env.get('volume_mib', '?')} MiB"
+                + (f" (dm-snapshot first writes: {env['dm_snapshot_volume_mib']} MiB, so that "
+                   "every exception store holds its copies)" if "dm_snapshot_volume_mib" in env
+                   else "")
+                + f", repeats {env.get('repeats', 1)} (median).\n\n")
         f.write("## Goals\n\n| goal | measured | target | met |\n|---|---|---|---|\n")
         for g in res["goals"]:
             f.write(f"| {g['goal']} | {g['measured']} | {g['target']} | "
