@@ -104,31 +104,31 @@ def copy_modes(fio):
     return [rows[k] for k in sorted(rows)]
 
 
+def compare_two(cases, a, b, a_name, b_name):
+    """One row per case of an interleaved comparison of targets a and b:
+    the median IOPS of each, their ratio and every run."""
+    out = []
+    for case, targets in sorted(cases.items()):
+        x, y = targets.get(a, []), targets.get(b, [])
+        out.append({"workload": case, f"{a_name}_iops": median_of(x),
+                    f"{b_name}_iops": median_of(y),
+                    f"{a_name}_vs_{b_name}": ratio(median_of(x), median_of(y)),
+                    f"{a_name}_runs": [round(r["iops"]) for r in x],
+                    f"{b_name}_runs": [round(r["iops"]) for r in y]})
+    return out
+
+
 def accounting_cost(fio):
     """exclusive_accounting on/off: targets cow64k-acct<Y|N>, workloads
     acct-<name>.<rep>; median over the interleaved runs, on/off ratio."""
-    out = []
     cases = interleaved(fio, "acct-", lambda t: t.startswith("cow64k-acct"))
-    for case, targets in sorted(cases.items()):
-        on, off = targets.get("cow64k-acctY", []), targets.get("cow64k-acctN", [])
-        out.append({"workload": case, "on_iops": median_of(on), "off_iops": median_of(off),
-                    "on_vs_off": ratio(median_of(on), median_of(off)),
-                    "on_runs": [round(r["iops"]) for r in on],
-                    "off_runs": [round(r["iops"]) for r in off]})
-    return out
+    return compare_two(cases, "cow64k-acctY", "cow64k-acctN", "on", "off")
 
 
 def versus_thin(fio):
     """cowtree against dm-thin at 64 KiB, interleaved in the same boot:
     targets cow64k and thin64k, workloads ab-<name>.<rep>."""
-    out = []
-    for case, targets in sorted(interleaved(fio, "ab-").items()):
-        cow, thin = targets.get("cow64k", []), targets.get("thin64k", [])
-        out.append({"workload": case, "cow_iops": median_of(cow), "thin_iops": median_of(thin),
-                    "cow_vs_thin": ratio(median_of(cow), median_of(thin)),
-                    "cow_runs": [round(r["iops"]) for r in cow],
-                    "thin_runs": [round(r["iops"]) for r in thin]})
-    return out
+    return compare_two(interleaved(fio, "ab-"), "cow64k", "thin64k", "cow", "thin")
 
 
 def build(fio, values, env):
