@@ -3,7 +3,12 @@
 
 COW_MOD=/lib/modules/dm-cowtree.ko
 
-log() { echo "cowtest: $*"; }
+# log MESSAGE: a progress line, with the guest's uptime (where time goes).
+log() {
+	local log_up log_rest
+	read -r log_up log_rest < /proc/uptime
+	echo "cowtest: [$log_up] $*"
+}
 
 die() {
 	echo "cowtest: FAIL: $*"

@@ -13,6 +13,7 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-bufio.h>
 #include <linux/err.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -22,7 +23,10 @@
 struct bufio_bm {
 	struct cow_block_manager bm;
 	struct dm_bufio_client *client;
+	struct block_device *bdev;	/* named in error messages */
 	bool read_only;
+	/* Per device: one bad pool's messages cannot silence another's. */
+	struct ratelimit_state err_limit;
 	spinlock_t lock;		/* protects every aux->holders */
 	wait_queue_head_t waiters;	/* woken on every unlock */
 };
@@ -98,7 +102,8 @@ static void release_hold(struct bufio_bm *bbm, struct bufio_aux *aux)
  * A buffer checked under another validator is a type confusion: refuse.
  * A NULL validator reads the raw block and checks nothing.
  */
-static int validate(struct bufio_aux *aux, const struct cow_block_validator *v)
+static int validate(struct bufio_bm *bbm, struct bufio_aux *aux,
+		    const struct cow_block_validator *v)
 {
 	int r;
 
@@ -106,17 +111,21 @@ static int validate(struct bufio_aux *aux, const struct cow_block_validator *v)
 		return 0;	/* raw access, e.g. probing block 0 */
 	if (aux->validator) {
 		if (aux->validator != v) {
-			DMERR_LIMIT("metadata block %llu is a %s block, not a %s block",
-				    (unsigned long long)aux->block.location,
-				    aux->validator->name, v->name);
+			if (__ratelimit(&bbm->err_limit))
+				DMERR("metadata device %pg: block %llu is a %s block, not a %s block",
+				      bbm->bdev,
+				      (unsigned long long)aux->block.location,
+				      aux->validator->name, v->name);
 			return -EINVAL;
 		}
 		return 0;
 	}
 	r = v->check(v, &aux->block, COW_METADATA_BLOCK_SIZE);
 	if (r) {
-		DMERR_LIMIT("%s validator check failed for metadata block %llu",
-			    v->name, (unsigned long long)aux->block.location);
+		if (__ratelimit(&bbm->err_limit))
+			DMERR("metadata device %pg: %s validator check failed for block %llu",
+			      bbm->bdev, v->name,
+			      (unsigned long long)aux->block.location);
 		return r;
 	}
 	aux->validator = v;
@@ -167,7 +176,7 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 		memset(data, 0, COW_METADATA_BLOCK_SIZE);
 		aux->validator = v;
 	} else {
-		r = validate(aux, v);
+		r = validate(bbm, aux, v);
 		if (r)
 			goto bad_held;
 	}
@@ -301,7 +310,10 @@ struct cow_block_manager *cow_bufio_bm_create(struct block_device *bdev,
 		return ERR_PTR(-ENOMEM);
 
 	bbm->bm.ops = &bufio_bm_ops;
+	bbm->bdev = bdev;
 	spin_lock_init(&bbm->lock);
+	ratelimit_state_init(&bbm->err_limit, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 	init_waitqueue_head(&bbm->waiters);
 	bbm->client = dm_bufio_client_create(bdev, COW_METADATA_BLOCK_SIZE,
 					     max_held, sizeof(struct bufio_aux),

@@ -732,8 +732,8 @@ static void process_read(struct cow_pool *pool, struct cow_vol *vol,
 		zero_fill_bio(bio);
 		bio_endio(bio);
 	} else {
-		DMERR_LIMIT("volume %llu: chunk lookup failed: error = %d",
-			    (unsigned long long)vol->id, r);
+		cow_pool_err_limit(pool, "volume %llu: chunk lookup failed: error = %d",
+				   (unsigned long long)vol->id, r);
 		bio_io_error(bio);
 	}
 }
@@ -767,8 +767,8 @@ static void process_write(struct cow_pool *pool, struct cow_vol *vol,
 	io_exit(pool, epoch);
 	if (r && r != -ENODATA) {
 		cell_release(pool, cell);
-		DMERR_LIMIT("volume %llu: chunk lookup failed: error = %d",
-			    (unsigned long long)vol->id, r);
+		cow_pool_err_limit(pool, "volume %llu: chunk lookup failed: error = %d",
+				   (unsigned long long)vol->id, r);
 		bio_io_error(bio);
 		return;
 	}
@@ -901,7 +901,7 @@ int cow_io_commit(struct cow_pool *pool)
 	/* New mappings must never point at data still in a volatile cache. */
 	r = blkdev_issue_flush(pool->data_bdev);
 	if (r) {
-		DMERR_LIMIT("data device flush failed before commit: error = %d", r);
+		cow_pool_err_limit(pool, "data device flush failed before commit: error = %d", r);
 		goto out;
 	}
 	r = cow_pmd_commit(pool->pmd);

@@ -87,12 +87,26 @@ void cow_pool_set_mode(struct cow_pool *pool, enum cow_pool_mode mode)
 	pool_event(pool);
 }
 
+void cow_pool_err_limit(struct cow_pool *pool, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	if (!__ratelimit(&pool->err_limit))
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	DMERR("pool %s: %pV", dm_device_name(pool->pool_md), &vaf);
+	va_end(args);
+}
+
 void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r)
 {
 	enum cow_pool_mode mode = READ_ONCE(pool->mode);
 
-	DMERR_LIMIT("pool %s: metadata operation '%s' failed: error = %d",
-		    dm_device_name(pool->pool_md), op, r);
+	cow_pool_err_limit(pool, "metadata operation '%s' failed: error = %d",
+			   op, r);
 	/*
 	 * Already read-only: a bio in flight failed the same way.  Abort
 	 * again all the same, so the core drops whatever half change that
@@ -103,8 +117,7 @@ void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r)
 		return;
 	}
 	if (cow_pmd_abort(pool->pmd) || cow_pmd_set_needs_check(pool->pmd)) {
-		DMERR_LIMIT("pool %s: could not flag needs_check; run dmcowctl check",
-			    dm_device_name(pool->pool_md));
+		cow_pool_err_limit(pool, "could not flag needs_check; run dmcowctl check");
 		cow_pool_set_mode(pool, COW_MODE_FAIL);
 		return;
 	}
@@ -251,6 +264,8 @@ static struct cow_pool *pool_create(struct dm_target *ti, struct pool_c *pt,
 	pool->pf = pt->pf;
 	pool->low_water_chunks = pt->low_water_chunks;
 	pool->suspended = true;
+	ratelimit_state_init(&pool->err_limit, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 
 	r = cow_io_init(pool);
 	if (r) {

@@ -14,6 +14,7 @@
 #include <linux/dm-kcopyd.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
@@ -105,6 +106,7 @@ struct cow_pool {
 
 	struct cow_pool_features pf;	/* as set by the live table */
 	enum cow_pool_mode mode;
+	struct ratelimit_state err_limit; /* cow_pool_err_limit() */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
@@ -174,6 +176,14 @@ void cow_pool_put(struct cow_pool *pool);
  * needs_check and drop the pool to read-only (or fail) mode.
  */
 void cow_pool_metadata_failed(struct cow_pool *pool, const char *op, int r);
+
+/*
+ * DMERR "pool <name>: ...", rate-limited per pool (10 lines in 5 s): for
+ * errors each bio can repeat.  A limit per call site would let one pool's
+ * flood of errors hide every other pool's.
+ */
+__printf(2, 3) void cow_pool_err_limit(struct cow_pool *pool,
+				       const char *fmt, ...);
 void cow_pool_set_mode(struct cow_pool *pool, enum cow_pool_mode mode);
 void cow_pool_check_low_water(struct cow_pool *pool);
 const char *cow_pool_mode_name(enum cow_pool_mode mode);

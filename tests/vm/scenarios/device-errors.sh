@@ -12,8 +12,10 @@
 #     and the mode in its status; after the fault is removed and the pool
 #     reactivated, dmcowctl check is clean (clearing needs_check if set);
 #  4. metadata read errors: lookups that miss the cache fail the bio with
-#     EIO and a DMERR; reads work again once the device does; a pool cannot
-#     be activated on an unreadable metadata device;
+#     EIO and a DMERR naming the pool; reads work again once the device
+#     does; a pool cannot be activated on an unreadable metadata device;
+#     errors are rate-limited per pool: right after a flood of the first
+#     pool's errors, a second pool's first error is still logged;
 # and after each, every write acknowledged before or after the fault reads
 # back, blocks never written keep the snapshot's data, and the snapshot is
 # untouched.
@@ -30,16 +32,18 @@ dmsetup create meta --table "0 $META linear /dev/ram0 0" || die "meta"
 dmsetup create data --table "0 $DATA linear /dev/ram1 0" || die "data"
 dd if=/dev/zero of=/dev/mapper/meta bs=4k count=1 2>/dev/null
 
-# fault DEV linear|error_writes|error: switch the table of DEV (meta, data).
+# fault DEV linear|error_writes|error: switch the table of DEV (meta,
+# data, meta2).
 fault() {
 	local dev=$1 kind=$2 sz src
 	case $dev in
-	meta) sz=$META src=/dev/ram0 ;;
-	data) sz=$DATA src=/dev/ram1 ;;
+	meta) sz=$META src="/dev/ram0 0" ;;
+	data) sz=$DATA src="/dev/ram1 0" ;;
+	meta2) sz=$META src="/dev/ram0 $META" ;;
 	esac
 	case $kind in
-	linear) t="0 $sz linear $src 0" ;;
-	error_writes) t="0 $sz flakey $src 0 0 3600 1 error_writes" ;;
+	linear) t="0 $sz linear $src" ;;
+	error_writes) t="0 $sz flakey $src 0 3600 1 error_writes" ;;
 	error) t="0 $sz error" ;;
 	esac
 	log "$dev: $kind"
@@ -242,6 +246,20 @@ verify_all
 stop_pool
 
 # ---- 4. metadata read errors ----
+# A second pool on the unused rest of ram0, its volume mapped in full (two
+# levels of mapping tree) and reactivated, so its leaves are not cached.
+dmsetup create meta2 --table "0 $META linear /dev/ram0 $META" || die "meta2"
+dmsetup create data2 --table "0 $(mib_sectors 64) linear /dev/ram0 $((2 * META))" ||
+	die "data2"
+dd if=/dev/zero of=/dev/mapper/meta2 bs=4k count=1 2>/dev/null
+pool_create pool2 /dev/mapper/meta2 /dev/mapper/data2 $COW_CHUNK
+vol_create pool2 1 w2 $SZ
+pat_write /dev/mapper/w2 --tag 2 --gen 1
+vol_deactivate w2
+pool_remove pool2
+pool_create pool2 /dev/mapper/meta2 /dev/mapper/data2 $COW_CHUNK
+vol_activate pool2 1 w2 $SZ
+
 mark
 fault meta error
 expect_fail dmsetup create pool --table "$(pool_table /dev/mapper/meta /dev/mapper/data $COW_CHUNK)"
@@ -258,7 +276,28 @@ if cowpattern verify /dev/mapper/v1 --tag 1 --gen 1 --offset 4K --length 16M --s
 	die "every lookup hit the cache? reads succeeded with the metadata device failing"
 fi
 grep -q 'read error: Input/output error' /tmp/rerr || die "not EIO: $(head -3 /tmp/rerr)"
-dmesg | grep -q 'cowtree: volume 1: chunk lookup failed' || die "no DMERR for the failed lookup"
+dmesg | grep -q 'cowtree: pool pool: volume 1: chunk lookup failed' ||
+	die "no DMERR for the failed lookup"
+# Flood: 40 reads of pool's volume within about a second, most failing
+# (more than the 10 lines a limit allows in 5 s), then one read of
+# pool2's volume must fail with its own message.  With one limit per call
+# site (DMERR_LIMIT) pool2's line would be suppressed.
+i=0 nfail=0
+while [ $i -lt 40 ]; do
+	dd if=/dev/mapper/v1 of=/dev/null bs=4k count=1 skip=$((i * 197 % 8192)) \
+		iflag=direct 2>/dev/null || nfail=$((nfail + 1))
+	i=$((i + 1))
+done
+[ $nfail -ge 20 ] || die "only $nfail of 40 reads of pool failed: no flood"
+fault meta2 error
+dd if=/dev/mapper/w2 of=/dev/null bs=4k count=1 skip=$((SZ / 8 - 1)) iflag=direct 2>/dev/null &&
+	die "a read of pool2's last chunk succeeded with its metadata device failing"
+dmesg | grep -q 'cowtree: pool pool2: volume 1: chunk lookup failed' ||
+	die "pool2's failed lookup was not logged after pool's flood of $nfail errors"
+log "pool2's error logged right after $nfail errors of pool"
+fault meta2 linear
+vol_deactivate w2
+pool_remove pool2
 log "status with unreadable metadata: $(dmsetup status pool)"
 fault meta linear
 mode=$(pool_mode pool)
