@@ -8,9 +8,14 @@
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
 	VOL_MIB=16 RUNTIME=1 SNAP_COUNTS="1 3" LAT_REPS=3 DEL_MIB=8
+	# one run of each kind: the smoke test covers every path, measures nothing
+	QDS=16 CM_QDS=16 CM_MODES="kcopyd rmw" ACCT_ORDER="Y N"
 else
 	VOL_MIB=${BENCH_VOL_MIB:-256} RUNTIME=${BENCH_RUNTIME:-5}
 	SNAP_COUNTS="1 4 10 100" LAT_REPS=20 DEL_MIB=256
+	QDS="1 16" CM_QDS="1 16"	# queue depths: standard set, copy modes
+	CM_MODES="kcopyd rmw rmw kcopyd kcopyd rmw rmw kcopyd"
+	ACCT_ORDER="Y N N Y Y N N Y"
 fi
 DATA_MIB=$((VOL_MIB * 3 + 64))
 [ $DATA_MIB -lt $((DEL_MIB * 2 + 64)) ] && DATA_MIB=$((DEL_MIB * 2 + 64))
@@ -42,7 +47,7 @@ timed
 standard_workloads() {
 	t=$1 dev=$2
 	fio_run "$t" prep "$dev" --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
-	for qd in 1 16; do
+	for qd in $QDS; do
 		fio_run "$t" randwrite-4k-qd$qd "$dev" --rw=randwrite --bs=4k --iodepth=$qd $fio_args
 		fio_run "$t" randread-4k-qd$qd "$dev" --rw=randread --bs=4k --iodepth=$qd $fio_args
 		fio_run "$t" seqwrite-1M-qd$qd "$dev" --rw=write --bs=1M --iodepth=$qd $fio_args
@@ -151,9 +156,9 @@ copy_mode_bench() {
 		[ "$QUICK" = 1 ] && mib=16
 		cm_iolog /tmp/cm.iolog /dev/mapper/bvol $mib $kib
 		for kind in snap; do
-			for qd in 1 16; do
+			for qd in $CM_QDS; do
 				rep=0
-				for mode in kcopyd rmw rmw kcopyd kcopyd rmw rmw kcopyd; do
+				for mode in $CM_MODES; do
 					rep=$((rep + 1))
 					echo $mode > $CM_PARAM || die "copy_mode=$mode"
 					cow_up $cs
@@ -184,7 +189,7 @@ copy_mode_bench() {
 ACCT_PARAM=/sys/module/dm_cowtree/parameters/exclusive_accounting
 acct_bench() {
 	rep=0
-	for acct in Y N N Y Y N N Y; do
+	for acct in $ACCT_ORDER; do
 		rep=$((rep + 1))
 		echo $acct > $ACCT_PARAM || die "exclusive_accounting=$acct"
 		cow_up 128
