@@ -276,7 +276,9 @@ if cowpattern verify /dev/mapper/v1 --tag 1 --gen 1 --offset 4K --length 16M --s
 	die "every lookup hit the cache? reads succeeded with the metadata device failing"
 fi
 grep -q 'read error: Input/output error' /tmp/rerr || die "not EIO: $(head -3 /tmp/rerr)"
-dmesg | grep -q 'cowtree: pool pool: volume 1: chunk lookup failed' ||
+# Messages name the pool device by its number, as dm-thin's do.
+devno() { dmsetup info -c --noheadings -o major,minor $1 | tr -d ' '; }
+dmesg | grep -q "cowtree: pool $(devno pool): volume 1: chunk lookup failed" ||
 	die "no DMERR for the failed lookup"
 # Flood: 40 reads of pool's volume within about a second, most failing
 # (more than the 10 lines a limit allows in 5 s), then one read of
@@ -292,7 +294,7 @@ done
 fault meta2 error
 dd if=/dev/mapper/w2 of=/dev/null bs=4k count=1 skip=$((SZ / 8 - 1)) iflag=direct 2>/dev/null &&
 	die "a read of pool2's last chunk succeeded with its metadata device failing"
-dmesg | grep -q 'cowtree: pool pool2: volume 1: chunk lookup failed' ||
+dmesg | grep -q "cowtree: pool $(devno pool2): volume 1: chunk lookup failed" ||
 	die "pool2's failed lookup was not logged after pool's flood of $nfail errors"
 log "pool2's error logged right after $nfail errors of pool"
 fault meta2 linear

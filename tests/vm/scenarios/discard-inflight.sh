@@ -22,6 +22,12 @@ dsz=$(blockdev --getsz /dev/ram1)
 log "data device: /dev/ram1 under dm-delay, reads held ${DELAY_MS} ms"
 dmsetup create slowdata --table "0 $dsz delay /dev/ram1 0 $DELAY_MS /dev/ram1 0 0" ||
 	die "dm-delay"
+# read_delay MS: hold the data device's reads MS ms from here on (0 for
+# the checks of what the volumes hold: they read every chunk).
+read_delay() {
+	dmsetup reload slowdata --table "0 $dsz delay /dev/ram1 0 $1 /dev/ram1 0 0" &&
+		dmsetup resume slowdata || die "dm-delay: reads held $1 ms"
+}
 pool_create pool /dev/ram0 /dev/mapper/slowdata 128
 vol_create pool 1 a $(mib_sectors 4)
 vol_create pool 2 b $(mib_sectors 8)
@@ -88,6 +94,7 @@ done
 [ $seen_a -ge $((ROUNDS / 2)) ] ||
 	die "reads returned a's data in only $seen_a of $ROUNDS rounds: the race was not exercised"
 log "check: both volumes hold what was written last"
+read_delay 0
 pat_verify /dev/mapper/a --tag $TA --gen $((ROUNDS + 1))
 pat_verify /dev/mapper/b --tag $TB --gen $((ROUNDS + 1)) --offset $((ROUNDS % 2 * 4))M --length 4M
 
@@ -98,6 +105,7 @@ log "a discard waits, idle, for the unsharing of its chunk"
 blkdiscard -o $((ROUNDS % 2 * 4 * 1048576)) -l $((4 * 1048576)) /dev/mapper/b || die "discard b"
 commit
 snapshot pool 3 1 asnap
+read_delay $DELAY_MS
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 dd if=/dev/zero of=/dev/mapper/a bs=4k count=1 seek=1 oflag=direct 2>/dev/null &
 usleep 500000
@@ -112,6 +120,7 @@ busy=$((b1 - b0))
 log "discard took ${el}0 ms; CPU busy meanwhile ${busy}0 ms (2 CPUs)"
 [ $el -ge 80 ] || die "the discard did not wait for the write in flight (${el}0 ms)"
 [ $busy -lt $((el / 2)) ] || die "CPU busy ${busy}0 ms in ${el}0 ms: the worker spins"
+read_delay 0
 pat_verify /dev/mapper/a --expect-zero --length 64k
 pat_verify /dev/mapper/a --tag $TA --gen $((ROUNDS + 1)) --offset 64k
 vol_activate pool 3 asnap $(mib_sectors 4)
