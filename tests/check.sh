@@ -45,7 +45,7 @@ fi
 # VM timeouts x4 (x16 on the debug kernel).  The guest gets the counts
 # through VM_ENV (tests/vm/run.sh).
 if [[ ${LONG:-0} != 0 ]]; then
-	export REPLAY_POINTS_MIN=1000 REPLAY_STEPS=420 FUZZ_CASES=3000 VM_BOOTS_power_cuts=51
+	export REPLAY_POINTS_MIN=1000 REPLAY_STEPS=660 FUZZ_CASES=3000 VM_BOOTS_power_cuts=51
 	export FUZZ=1000
 	export VM_ENV="${VM_ENV:-} REPLAY_POINTS_MIN REPLAY_STEPS FUZZ_CASES FUZZ"
 	if [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then

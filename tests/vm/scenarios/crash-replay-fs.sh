@@ -22,17 +22,21 @@
 # REPLAY_POINTS_MIN is the number of points wanted (default 60 here: the
 # 200+ points of the default run come from crash-replay, which is 5x
 # cheaper a point; LONG=1 asks for 1000); the workload's step count follows
-# from it (REPLAY_FS_STEPS overrides).  Measured under TCG (2 vCPUs): 63
-# steps logged 477 points, 469 checked (1336 file system checks) in
-# 1271 s on a busy host; 36 steps logged 317 points, checked in 750 s on a
-# quiet one (2.4 s a point: ext4 and xfs checks, dm setup the rest).
+# from it (REPLAY_FS_STEPS overrides).  Measured under TCG (2 vCPUs): a
+# log holds about 104 + 5.9 points per step (13 steps: 180 points, 36: 317,
+# 63: 477), checked at 2.3-2.7 s a point (ext4 and xfs checks about half,
+# dm setup most of the rest): 13 steps take 7 minutes.
 # timeout: 1800
 # mem: 1536
 
 POINTS_MIN=${REPLAY_POINTS_MIN:-60}
-# Measured: about 7.5 points per step (each fsync is a journal commit with
-# preflush and FUA, each a pool commit); keep a margin.
-STEPS=${REPLAY_FS_STEPS:-$((POINTS_MIN / 7 + 5))}
+# Each fsync is a journal commit with preflush and FUA, each a pool commit:
+# 5 points a step at the least (1000 points: 184 steps, about 1190
+# points).  13 steps at the least, so that files are also rewritten in
+# place, renamed and deleted (with fstrim), not only created.
+STEPS=$(((POINTS_MIN - 80) / 5))
+[ $STEPS -ge 13 ] || STEPS=13
+STEPS=${REPLAY_FS_STEPS:-$STEPS}
 load_cowtree
 brd_load 4 $((176 + STEPS / 2))
 BACK=/dev/ram0 LOG=/dev/ram1 REPLAY=/dev/ram2 COWSTORE=/dev/ram3
