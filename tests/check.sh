@@ -41,19 +41,20 @@ fi
 
 # LONG=1: the long crash-test mode (README): log replay at >= 1000 flush
 # points (crash-replay, crash-replay-fs), 50 power cuts, 3000 bad inputs,
-# 1000 corrupted metadata images against the kernel;
+# 1000 corrupted metadata images against the kernel, 10000 against
+# dmcowctl check on the host;
 # VM timeouts x4 (x16 on the debug kernel).  The guest gets the counts
 # through VM_ENV (tests/vm/run.sh).
 if [[ ${LONG:-0} != 0 ]]; then
 	export REPLAY_POINTS_MIN=1000 REPLAY_STEPS=660 FUZZ_CASES=3000 VM_BOOTS_power_cuts=51
-	export FUZZ=1000
+	export FUZZ=1000 HOST_FUZZ_CASES=10000
 	export VM_ENV="${VM_ENV:-} REPLAY_POINTS_MIN REPLAY_STEPS FUZZ_CASES FUZZ"
 	if [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
 		export VM_TIMEOUT_SCALE=${VM_TIMEOUT_SCALE:-16}
 	else
 		export VM_TIMEOUT_SCALE=${VM_TIMEOUT_SCALE:-4}
 	fi
-	echo "check: long mode: $REPLAY_POINTS_MIN+ replay points, 50 power cuts, $FUZZ_CASES fuzz cases, $FUZZ metadata images"
+	echo "check: long mode: $REPLAY_POINTS_MIN+ replay points, 50 power cuts, $FUZZ_CASES fuzz cases, $FUZZ metadata images ($HOST_FUZZ_CASES on the host)"
 elif [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
 	# The debug kernel runs about ten times slower under TCG: every
 	# scenario and code path still runs, with fewer repetitions of the

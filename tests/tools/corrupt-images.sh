@@ -3,9 +3,10 @@
 #  - the crafted corrupt images in tests/fixtures must be rejected by
 #    'dmcowctl check' with the expected message (corrupt-images.txt);
 #  - cowfuzz (tests/tools/cowfuzz.c) corrupts pool.img in HOST_FUZZ_CASES
-#    ways (default 700: every kind on every block class of the image, on
-#    random blocks); check must reject every strict case (damage the
-#    format detects) and never crash on the others.
+#    ways (default 2000, about a minute: every kind on every block class
+#    of the image, on random blocks; LONG=1: 10000); check must reject
+#    every strict case (damage the format detects) and never crash on the
+#    others.
 
 fixtures=$top/tests/fixtures
 while read -r file want pattern; do
@@ -24,7 +25,7 @@ done < "$fixtures/corrupt-images.txt"
 
 if make -s -C "$top/tests/tools" > /dev/null; then
 	F=$top/tests/tools/build/cowfuzz
-	n=${HOST_FUZZ_CASES:-700} seed=${HOST_FUZZ_SEED:-7}
+	n=${HOST_FUZZ_CASES:-2000} seed=${HOST_FUZZ_SEED:-7}
 	strict=0 missed=0 crashed=0 nonstrict_found=0 i=0
 	"$F" classify pool.img > classes.txt || ko "cowfuzz classify"
 	while ((i < n)); do
