@@ -13,8 +13,8 @@ POINTS_MIN=${REPLAY_POINTS_MIN:-200}
 load_cowtree
 # The log holds ~0.7 MiB a step: size the ram disks (which use memory only
 # as they fill) for REPLAY_STEPS, 160 MiB for the default 80.  A log holds
-# about 66 + 1.8 points a step (measured: REPLAY_STEPS=20 102 points, 80
-# 210), so LONG=1 (1000 points) asks for 660 steps (tests/check.sh).
+# about 2 points a step (measured: REPLAY_STEPS=20 102 points, 80 210, 660
+# 1373), so LONG=1 (1000 points) asks for 660 steps (tests/check.sh).
 brd_load 4 $((100 + ${REPLAY_STEPS:-80} * 3 / 4))
 BACK=/dev/ram0 LOG=/dev/ram1 REPLAY=/dev/ram2 COWSTORE=/dev/ram3
 SZ=$(blockdev --getsz $BACK)
