@@ -180,9 +180,6 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 		if (r)
 			goto bad_held;
 	}
-	if (write)
-		dm_bufio_mark_buffer_dirty(buf);
-
 	*result = &aux->block;
 	return 0;
 
@@ -221,11 +218,23 @@ static int bufio_read_try_lock(struct cow_block_manager *bm, cow_block_t b,
 	return bufio_lock(bm, b, v, GET_CACHED, false, result);
 }
 
+/*
+ * A write holder marks the buffer dirty when it lets go, not when it takes
+ * the lock: dm-bufio writes dirty buffers back in the background whenever
+ * dirty ones outnumber clean ones, held or not, and clears the dirty bit as
+ * it starts.  A buffer marked at lock time and written back while its holder
+ * was still changing it would be clean, evictable, and re-read from disk
+ * without the changes made after the write started (issue #20: a btree leaf
+ * that kept entries a split had moved out).  persistent-data's block
+ * manager does the same for the same reason.
+ */
 static void bufio_unlock(struct cow_block_manager *bm, struct cow_block *b)
 {
 	struct bufio_aux *aux = to_aux(b);
 	struct dm_buffer *buf = aux->buffer;
 
+	if (aux->holders < 0)
+		dm_bufio_mark_buffer_dirty(buf);
 	release_hold(to_bbm(bm), aux);
 	dm_bufio_release(buf);
 }
