@@ -163,6 +163,8 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 	aux = dm_bufio_get_aux_data(buf);
 	aux->block.location = b;
 	aux->block.data = data;
+	/* Kept for the write callback, which checksums with it too. */
+	aux->block.csum_seed = bm->csum_seed;
 
 	if (!try_hold(bbm, aux, write)) {
 		if (mode == GET_CACHED) {
@@ -319,6 +321,7 @@ struct cow_block_manager *cow_bufio_bm_create(struct block_device *bdev,
 		return ERR_PTR(-ENOMEM);
 
 	bbm->bm.ops = &bufio_bm_ops;
+	bbm->bm.csum_seed = COW_CSUM_SEED_LEGACY;
 	bbm->bdev = bdev;
 	spin_lock_init(&bbm->lock);
 	ratelimit_state_init(&bbm->err_limit, DEFAULT_RATELIMIT_INTERVAL,
