@@ -219,6 +219,25 @@ else
 fi
 
 #------------------------------------------------------------------
+# A block of another pool never validates (issue #20): the same dump
+# restored with another uuid gives the same blocks at the same places with
+# the same stamps; only the uuid-seeded checksum tells them apart.
+sed 's/uuid=00112233445566778899aabbccddeeff/uuid=ffeeddccbbaa99887766554433221100/' base.dump > other.dump
+"$D" restore -i other.dump -o other.img > /dev/null
+if cmp -s <(dd if=pool.img bs=4096 skip="$left" count=1 2>/dev/null | tail -c +5) \
+	<(dd if=other.img bs=4096 skip="$left" count=1 2>/dev/null | tail -c +5); then
+	ok "two pools of one dump: block $left is the same but for its checksum"
+	cp pool.img foreign.img
+	dd if=other.img of=foreign.img bs=4096 skip="$left" seek="$left" count=1 conv=notrunc 2>/dev/null
+	expect_rc "check rejects a block of another pool" 1 "$D" check foreign.img
+	grep -q "block $left unreadable or invalid (checksum mismatch: damaged, or a block of another pool" out.txt err.txt &&
+		ok "check says the block may be another pool's" ||
+		ko "check says the block may be another pool's" "$(grep -m2 "block $left" out.txt err.txt)"
+else
+	ko "two pools of one dump: block $left is the same but for its checksum"
+fi
+
+#------------------------------------------------------------------
 # usage errors: exit 2
 
 expect_rc "check without a device" 2 "$D" check
