@@ -1,7 +1,7 @@
 # Harness self-test: boot 1 floods the console with kernel messages while
 # it cuts the power, boot 2 while its script ends; run.sh must pass it (the
 # verdicts travel on the result channel, not on the console).
-# timeout: 60
+# timeout: 300
 # boots: 2
 noise() {
 	while :; do
