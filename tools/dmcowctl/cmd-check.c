@@ -198,6 +198,13 @@ static void print_text(const struct check_opts *o, const struct cow_check_report
 	if (!rep->accounted)
 		printf("error: the volume counters could not be checked\n");
 	if (o->live) {
+		/* What the held records' counters were compared with. */
+		for (i = 0; i < rep->nr_volume_counters; i++)
+			printf("volume %llu: mapped %llu exclusive %llu written %llu\n",
+			       (unsigned long long)rep->volume_counters[i].id,
+			       (unsigned long long)rep->volume_counters[i].mapped_chunks,
+			       (unsigned long long)rep->volume_counters[i].exclusive_chunks,
+			       (unsigned long long)rep->volume_counters[i].written_since_origin);
 		printf("%s (held root %llu, transaction %llu): %s; %llu volumes, %llu mappings, counters %s; %llu errors\n",
 		       o->dev, (unsigned long long)o->held, (unsigned long long)rep->txn,
 		       s->errors ? "ERRORS FOUND" : "clean",
