@@ -48,21 +48,23 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 	done
 	[[ -z $missing ]] && ok "rich.img has every block class" ||
 		ko "rich.img has every block class" "missing:$missing"
-	strict=0 missed=0 crashed=0 odd=0 nonstrict_found=0 total=0
-	for img in pool.img rich.img; do
+	# fuzz_image IMG: n/2 cases on IMG; counts to IMG.counts, lines to IMG.log.
+	fuzz_image() {
+		local img=$1 i line rc strict=0 missed=0 crashed=0 odd=0 found=0 total=0
 		for ((i = 0; i < n / 2; i++)); do
-			line=$("$F" corrupt $img fz.img --case "$i" --seed "$seed") || {
-				ko "cowfuzz corrupt $img case $i"
+			line=$("$F" corrupt $img $img.fz --case "$i" --seed "$seed") || {
+				echo "cowfuzz corrupt $img case $i failed"
+				crashed=$((crashed + 1))
 				break
 			}
 			ASAN_OPTIONS=exitcode=99:detect_leaks=$((i % 8 == 0)) \
-				"$S" check fz.img > /dev/null 2> err.txt
+				"$S" check $img.fz > /dev/null 2> $img.err
 			rc=$?
 			total=$((total + 1))
 			if ((rc > 2)); then
 				crashed=$((crashed + 1))
 				echo "check crashed or a sanitizer fired (exit $rc) on $img: $line"
-				grep -m3 -E 'ERROR|runtime error|SUMMARY' err.txt
+				grep -m3 -E 'ERROR|runtime error|SUMMARY' $img.err
 			elif [[ $line == *strict=1* ]]; then
 				strict=$((strict + 1))
 				# A device too small is refused at open (exit 2).
@@ -74,9 +76,21 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 				odd=$((odd + 1))
 				echo "check could not check (exit 2) $img: $line"
 			elif ((rc != 0)); then
-				nonstrict_found=$((nonstrict_found + 1))
+				found=$((found + 1))
 			fi
-		done
+		done > $img.log
+		echo "$strict $missed $crashed $odd $found $total" > $img.counts
+	}
+	# One image per CPU (make check runs alone on 2 cores).
+	fuzz_image pool.img &
+	fuzz_image rich.img &
+	wait
+	strict=0 missed=0 crashed=0 odd=0 nonstrict_found=0 total=0
+	for img in pool.img rich.img; do
+		cat $img.log
+		read -r a b c d e f < $img.counts || { a=0; c=1; }
+		strict=$((strict + a)) missed=$((missed + b)) crashed=$((crashed + c))
+		odd=$((odd + d)) nonstrict_found=$((nonstrict_found + e)) total=$((total + f))
 	done
 	if ((missed == 0 && crashed == 0 && odd == 0 && strict > 0)); then
 		ok "cowfuzz: sanitized check rejects all $strict strict of $total corruptions ($nonstrict_found of $((total - strict)) payload flips too; seed $seed)"

@@ -48,6 +48,8 @@ static int fbm_lock_read(struct cow_block_manager *bm, cow_block_t b,
 			return -EIO;
 		f->reads_left--;
 	}
+	/* The checker seeds us; the inner block manager validates. */
+	cow_bm_set_csum_seed(f->inner, bm->csum_seed);
 	return cow_bm_read_lock(f->inner, b, v, result);
 }
 
@@ -123,6 +125,7 @@ static struct cow_block_manager *failing_bm(struct cow_disk *disk, u64 block,
 	CHECK_OK(cow_disk_mem_clone(disk, &copy));
 	CHECK_OK(cow_cache_bm_create(copy, 4096, &f->inner));
 	f->bm.ops = &fbm_ops;
+	f->bm.csum_seed = COW_CSUM_SEED_LEGACY;
 	f->block = block;
 	f->reads_left = reads;
 	return &f->bm;
@@ -272,6 +275,7 @@ COW_TEST(check_held_root_recomputes_counters)
 	rec->exclusive_chunks = cpu_to_le64(le64_to_cpu(rec->exclusive_chunks) + 1);
 	blk.location = leaf;
 	blk.data = cow_disk_mem_block(bad, leaf, false);
+	blk.csum_seed = cow_sb_csum_seed(cow_disk_mem_block(bad, 0, false));
 	cow_node_validator.prepare_for_write(&cow_node_validator, &blk,
 					     COW_METADATA_BLOCK_SIZE);
 	cow_log_quiet = true;
