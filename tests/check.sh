@@ -84,15 +84,25 @@ make -C tests/cli run > build/check-cli.log 2>&1
 grep -E '^(FAIL|cli:)' build/check-cli.log
 count build/check-cli.log cli
 
-# Harness self-test: a kernel report must fail a scenario whose script passed.
-tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
-if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then
-	echo "PASS vm-harness-detects-kernel-reports"
-	passed=$((passed + 1))
-else
-	echo "FAIL vm-harness-detects-kernel-reports (see build/check-selftest.log)"
-	failed=$((failed + 1))
-fi
+# Harness self-tests (tests/vm/selftest): a kernel report must fail a
+# scenario whose script passed; verdicts must survive a console flooded
+# with kernel messages across a power cut; a boot that reports a power cut
+# and then goes on to fail must fail.
+selftest() { # selftest NAME PATTERN: run.sh's line for NAME must match
+	local out
+	out=$(tests/vm/run.sh --selftest "$1" 2>&1 | tee -a build/check-selftest.log)
+	if grep -Eq "$2" <<< "$out"; then
+		echo "PASS vm-harness-$1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL vm-harness-$1 (see build/check-selftest.log)"
+		failed=$((failed + 1))
+	fi
+}
+: > build/check-selftest.log
+selftest kernel-warning '^FAIL kernel-warning: kernel report: .*WARNING'
+selftest power-cut-noise '^PASS power-cut-noise '
+selftest power-cut-ignored '^FAIL power-cut-ignored: boot 1 reported a power cut and then rc=1 '
 
 tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
 count build/check-vm.log vm

@@ -4,6 +4,7 @@
  */
 #include "cow-test.h"
 #include "cow-test-pool.h"
+#include "cow-format.h"
 
 static u64 map_new(struct cow_volume *v, u64 vchunk)
 {
@@ -339,6 +340,7 @@ COW_TEST(volume_metadata_bytes_per_chunk)
 	struct test_pool tp;
 	struct cow_volume *v;
 	u64 i, nr, fr, seed = cow_test_seed() | 1, n = 100000, d;
+	double per, lo, hi;
 
 	tp_create(&tp, 16384, 4000000, 1024);
 	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
@@ -351,9 +353,20 @@ COW_TEST(volume_metadata_bytes_per_chunk)
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	CHECK_OK(cow_pmd_get_nr_metadata_blocks(tp.pmd, &nr));
 	CHECK_OK(cow_pmd_get_free_metadata_blocks(tp.pmd, &fr));
-	printf("  %llu random chunks: %llu metadata blocks, %.1f bytes per mapped chunk\n",
-	       (unsigned long long)n, (unsigned long long)(nr - fr),
-	       (double)(nr - fr) * 4096 / n);
+	per = (double)(nr - fr) * COW_METADATA_BLOCK_SIZE / n;
+	/*
+	 * Random inserts split leaves in half, so a leaf is at least half
+	 * full: at most twice a mapping's share of a leaf, plus one data
+	 * refcount entry per chunk, plus internal nodes, the metadata space
+	 * map and the superblock (under 1 byte a chunk here).  At least the
+	 * mapping (key and value) and its refcount.
+	 */
+	hi = 2.0 * COW_METADATA_BLOCK_SIZE / cow_node_max_entries(sizeof(__le64)) +
+		(double)COW_METADATA_BLOCK_SIZE / COW_RC_ENTRIES + 1.0;
+	lo = 2 * sizeof(__le64) + sizeof(__le32);
+	printf("  %llu random chunks: %llu metadata blocks, %.1f bytes per mapped chunk (bounds %.1f..%.1f)\n",
+	       (unsigned long long)n, (unsigned long long)(nr - fr), per, lo, hi);
+	CHECK_MSG(per >= lo && per <= hi, "%.1f bytes per mapped chunk", per);
 	tp_check(tp.bm);
 	tp_destroy(&tp);
 }

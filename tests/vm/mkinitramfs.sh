@@ -59,8 +59,9 @@ for b in "$top"/tests/vm/build/guest-bin/*; do
 done
 
 # Kernel modules: the closure of what we need, in load order (deps first),
-# decompressed because busybox insmod may not read .ko.xz.
-roots=(crc32c_generic libcrc32c virtio_pci virtio_blk brd loop ext4 xfs
+# decompressed because busybox insmod may not read .ko.xz.  virtio_console
+# carries the result channel (tests/vm/init, run.sh).
+roots=(crc32c_generic libcrc32c virtio_pci virtio_blk virtio_console brd loop ext4 xfs
        dm-mod dm-bufio dm-thin-pool dm-snapshot dm-log-writes dm-flakey dm-delay)
 declare -A path_of done
 while read -r line; do
