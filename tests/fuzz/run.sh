@@ -66,9 +66,10 @@ fuzz_one() {
 		echo "FAIL fuzz $t: exit $rc, $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|fuzz: FINDING.*|libFuzzer: [a-z-]+' "$log" | head -1); input kept in tests/fuzz/$reg/$(basename "${found:-none}") (log tests/fuzz/$log)" > "$verdict"
 		return
 	fi
-	stats=$(grep -m1 -E '^(#[0-9]+[[:space:]]+DONE|Done [0-9]+ runs)' "$log" |
-		sed -E 's/.*(cov: [0-9]+).*(corp: [0-9]+).*/\1 \2/')
-	echo "PASS fuzz $t: $(grep -m1 -oE '^Done [0-9]+ runs' "$log" | cut -d' ' -f2) runs in ${seconds}s ($stats), $nreg regression inputs replayed" > "$verdict"
+	# The last statistics are the fuzzing run's (the replay prints its own).
+	stats=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 |
+		sed -E 's/.*(cov: [0-9]+).*(corp: [0-9]+).*/\1, \2/')
+	echo "PASS fuzz $t: $(grep -oE '^Done [0-9]+ runs' "$log" | tail -1 | cut -d' ' -f2) runs in ${seconds}s ($stats), $nreg regression inputs replayed" > "$verdict"
 }
 
 mkdir -p build/logs

@@ -125,6 +125,10 @@ for f in "$tmp"/*.dump; do
 done
 sed -n "/^cat > base.dump <<'EOF'/,/^EOF/p" "$top/tests/tools/run.sh" |
 	sed '1d;$d' > corpus/restore/tools-hand-written.dump
+# A pool on a large data device (2^32 chunks of 64 KiB: 256 TiB).
+printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=4294967296\nvolume id=1 name="big"\nmap 0 4294967000 200 1\nvolume id=2 name="snap"\nmap 0 4294967000 100 1\nend-dump\n' > "$tmp/large.hand"
+"$D" restore --quiet -i "$tmp/large.hand" -o "$tmp/large.img"
+"$D" dump "$tmp/large.img" -o corpus/restore/large-data-device.dump
 
 # Identical inputs (the fixtures share most blocks) are kept once.
 for t in $(make -s targets); do
