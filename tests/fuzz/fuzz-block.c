@@ -9,6 +9,8 @@
 #include "cow-disk.h"
 #include "cow-check.h"
 #include "cow-metadata-internal.h"
+#include "offline.h"
+#include "mdev.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -22,6 +24,9 @@
 #define CACHE_BLOCKS 1024u
 #define MAX_INSTANCES 64u
 #define MAX_VOLS 8u
+#define REPAIR_META_BLOCKS 1024u
+/* The checker's memory is linear in the data device: bigger pools go unchecked. */
+#define MAX_CHECK_CHUNKS (1u << 20)
 
 struct instance {
 	u64 block;
@@ -36,6 +41,13 @@ static struct base {
 } base;
 
 static struct cow_check_report report;
+/* The image as a file, and repair's output, for the dmcowctl code. */
+static char image_path[64], repaired_path[64];
+static int image_fd = -1, repaired_fd = -1;
+/* The base pool as repair salvages it: built and checked once. */
+static struct md_pool base_salvage;
+
+static void dump_and_repair(struct cow_disk *d);
 
 /* The harness itself is broken: not a finding about the input. */
 static void __attribute__((noreturn)) harness_bug(const char *what, int r)
@@ -191,6 +203,23 @@ static void save_base(const char *path)
 	close(fd);
 }
 
+static void remove_files(void)
+{
+	unlink(image_path);
+	unlink(repaired_path);
+}
+
+static int make_file(char *path, size_t len, const char *what)
+{
+	int fd;
+
+	snprintf(path, len, "/dev/shm/cowtree-fuzz-%s.%d", what, getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		harness_bug("create a file in /dev/shm", -errno);
+	return fd;
+}
+
 static void build_base(void)
 {
 	struct cow_block_manager *bm;
@@ -198,6 +227,9 @@ static void build_base(void)
 	const char *save;
 
 	fuzz_quiet();
+	image_fd = make_file(image_path, sizeof(image_path), "image");
+	repaired_fd = make_file(repaired_path, sizeof(repaired_path), "repaired");
+	atexit(remove_files);
 	MUST(cow_disk_mem_create(BASE_META_BLOCKS, &d));
 	MUST(cow_cache_bm_create(d, CACHE_BLOCKS, &bm));
 	build_pool(bm);
@@ -214,6 +246,9 @@ static void build_base(void)
 	}
 	classify(bm);
 	cow_bm_destroy(bm);
+	dump_and_repair(base.image);
+	if (!base_salvage.nr_vols)
+		harness_bug("repair of the base pool", -EIO);
 	save = getenv("FUZZ_SAVE_BASE");
 	if (save)
 		save_base(save);
@@ -489,6 +524,123 @@ static void write_pool(struct cow_block_manager *bm, bool clean)
 }
 
 /*----------------------------------------------------------------*/
+/* 4: dmcowctl dump and repair read the image from a file */
+
+static void write_image(struct cow_disk *d)
+{
+	u64 b;
+	void *p;
+
+	if (ftruncate(image_fd, 0) ||
+	    ftruncate(image_fd, (off_t)BASE_META_BLOCKS * BS))
+		harness_bug("size the image file", -errno);
+	for (b = 0; b < BASE_META_BLOCKS; b++) {
+		p = cow_disk_mem_block(d, b, false);
+		if (p && pwrite(image_fd, p, BS, (off_t)(b * BS)) != BS)
+			harness_bug("write the image file", -errno);
+	}
+}
+
+static void check_repaired(void)
+{
+	struct cow_block_manager *bm;
+
+	if (mdev_open_ro(repaired_path, false, &bm))
+		harness_bug("reopen the repaired pool", -EIO);
+	MUST(cow_check_pool(bm, &report));
+	mdev_close(bm);
+	if (report.nr_problems) {
+		cow_log_quiet = false;
+		cow_check_log(&report);
+		fuzz_fail("repair wrote a pool the checker finds damaged (%llu problems)",
+			  (unsigned long long)report.nr_problems);
+	}
+}
+
+static bool same_pool(const struct md_pool *a, const struct md_pool *b)
+{
+	size_t i, j;
+
+	if (a->chunk_sectors != b->chunk_sectors || a->time != b->time ||
+	    a->nr_data_chunks != b->nr_data_chunks || a->nr_vols != b->nr_vols ||
+	    a->user_txn_id != b->user_txn_id || a->compat_ro != b->compat_ro ||
+	    memcmp(a->uuid, b->uuid, sizeof(a->uuid)))
+		return false;
+	for (i = 0; i < a->nr_vols; i++) {
+		const struct md_volume *v = &a->vols[i], *w = &b->vols[i];
+
+		if (v->id != w->id || strcmp(v->name, w->name) ||
+		    v->size_sectors != w->size_sectors || v->ctime != w->ctime ||
+		    v->origin_id != w->origin_id || v->flags != w->flags ||
+		    v->snap_time != w->snap_time || v->origin_time != w->origin_time ||
+		    v->exclusive != w->exclusive || v->written != w->written ||
+		    v->alloc_hint != w->alloc_hint || v->nr_runs != w->nr_runs)
+			return false;
+		for (j = 0; j < v->nr_runs; j++)
+			if (v->runs[j].vbegin != w->runs[j].vbegin ||
+			    v->runs[j].dbegin != w->runs[j].dbegin ||
+			    v->runs[j].len != w->runs[j].len ||
+			    v->runs[j].time != w->runs[j].time)
+				return false;
+	}
+	return true;
+}
+
+static void dump_and_repair(struct cow_disk *d)
+{
+	struct md_load_opts strict = { .tolerant = false };
+	struct md_load_opts tolerant = { .tolerant = true };
+	struct md_load_result res;
+	struct md_pool p;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	write_image(d);
+	/* dump: the first problem fails; what loads is printed. */
+	if (!md_load(image_path, &strict, &p, &res)) {
+		f = open_memstream(&text, &len);
+		if (!f)
+			harness_bug("open_memstream", -ENOMEM);
+		md_print(f, &p, false);
+		fclose(f);
+		free(text);
+		md_pool_free(&p);
+		md_load_result_free(&res);
+	}
+	/* repair: salvage, then write a new pool, which must be clean. */
+	if (md_load(image_path, &tolerant, &p, &res))
+		return;
+	/* What the base pool salvages to was built and checked already. */
+	if (p.nr_vols && (!base_salvage.nr_vols || !same_pool(&p, &base_salvage))) {
+		if (ftruncate(repaired_fd, 0) ||
+		    ftruncate(repaired_fd, (off_t)REPAIR_META_BLOCKS * BS))
+			harness_bug("size the repair file", -errno);
+		if (!md_build(repaired_path, &p, false) &&
+		    p.nr_data_chunks <= MAX_CHECK_CHUNKS)
+			check_repaired();
+	}
+	if (!base_salvage.nr_vols)
+		base_salvage = p;	/* the first call: the base pool itself */
+	else
+		md_pool_free(&p);
+	md_load_result_free(&res);
+}
+
+/*----------------------------------------------------------------*/
+
+/*
+ * The checker's memory is linear in the data device's size (arrays of
+ * counts per chunk, by design): a superblock claiming more than
+ * MAX_CHECK_CHUNKS is not checked here.  It is still opened, read,
+ * dumped and repaired.
+ */
+static bool checkable(struct cow_disk *d)
+{
+	const struct cow_disk_superblock *sb = cow_disk_mem_block(d, 0, false);
+
+	return !sb || le64_to_cpu(sb->nr_data_chunks) <= MAX_CHECK_CHUNKS;
+}
 
 int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
 {
@@ -508,8 +660,10 @@ int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
 	MUST(cow_cache_bm_create(d, CACHE_BLOCKS, &bm));
 	place(bm, d, in, ctl, data + FUZZ_HEADER, size - FUZZ_HEADER);
 
-	clean = !cow_check_pool(bm, &report) && !report.nr_problems;
+	clean = checkable(d) && !cow_check_pool(bm, &report) &&
+		!report.nr_problems;
 	cow_bm_invalidate(bm);
+	dump_and_repair(d);
 	read_pool(bm);
 	write_pool(bm, clean);
 	cow_bm_destroy(bm);

@@ -28,7 +28,8 @@ struct checker {
 
 	/* Live accounting: see account(). */
 	bool in_live;		/* walking the live volumes tree */
-	u64 nr_vols, max_vols;
+	u64 nr_vols, max_vols;	/* max_vols: the count the superblock claims */
+	u64 vols_cap;
 	struct acct_vol *vols;	/* live records, in id order */
 	u32 *vol_count;		/* live volumes mapping each data chunk */
 	u64 *vol_xor;		/* xor of their ids */
@@ -408,9 +409,34 @@ static void check_mapping(struct checker *c, u64 key, u64 v)
 	c->data_expected[d]++;
 }
 
+/*
+ * Room for one more live record, or NULL.  The array grows with the
+ * records found: the superblock's count is not trusted for its size (a
+ * count of 2^64 - 1 wrapped the allocation to one entry).
+ */
+static struct acct_vol *more_vols(struct checker *c)
+{
+	struct acct_vol *vols;
+	u64 cap;
+
+	if (c->nr_vols < c->vols_cap)
+		return &c->vols[c->nr_vols++];
+	cap = min_t(u64, c->vols_cap * 2, c->max_vols);
+	vols = kvcalloc(cap, sizeof(*vols), GFP_KERNEL);
+	if (!vols)
+		return NULL;	/* nr_vols stays below max_vols: not accounted */
+	memcpy(vols, c->vols, c->nr_vols * sizeof(*vols));
+	kvfree(c->vols);
+	c->vols = vols;
+	c->vols_cap = cap;
+	return &c->vols[c->nr_vols++];
+}
+
 static void check_record(struct checker *c, u64 key,
 			 const struct cow_disk_volume *rec)
 {
+	struct acct_vol *v;
+
 	if (le64_to_cpu(rec->id) != key || !memchr(rec->name, 0, sizeof(rec->name)))
 		problem(c, COW_CHECK_CORRUPT, key, key, le64_to_cpu(rec->id),
 			"volume record %llu is malformed", (unsigned long long)key);
@@ -420,9 +446,8 @@ static void check_record(struct checker *c, u64 key,
 			"volume %llu snapshot time in the future",
 			(unsigned long long)key);
 	walk_root(c, &rec->mapping, COW_TREE_MAPPING, 0);
-	if (c->in_live && c->nr_vols < c->max_vols) {
-		struct acct_vol *v = &c->vols[c->nr_vols++];
-
+	v = c->in_live && c->nr_vols < c->max_vols ? more_vols(c) : NULL;
+	if (v) {
 		v->id = key;
 		v->root = rec->mapping;
 		v->origin_time = le32_to_cpu(rec->origin_time);
@@ -733,7 +758,8 @@ static void run(struct checker *c)
 	walk_root(c, &sb->dsm_root, COW_TREE_DSM_INDEX, 0);
 	live_before = c->rep->nr_mappings;
 	c->max_vols = le64_to_cpu(sb->volumes_root.count);
-	c->vols = kvcalloc(c->max_vols + 1, sizeof(*c->vols), GFP_KERNEL);
+	c->vols_cap = min_t(u64, c->max_vols, 64);
+	c->vols = kvcalloc(c->vols_cap + 1, sizeof(*c->vols), GFP_KERNEL);
 	c->in_live = c->vols != NULL;
 	walk_root(c, &sb->volumes_root, COW_TREE_VOLUMES, 0);
 	c->in_live = false;
