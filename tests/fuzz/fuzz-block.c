@@ -34,8 +34,22 @@ struct instance {
 	const struct cow_block_validator *v;
 };
 
+/*
+ * The base pool is the same in every run, so an input (a raw block, with
+ * its checksum) means the same thing to every process that replays it:
+ * a fixed uuid (it seeds the checksums) and a fixed clock (volume ctimes).
+ */
+static const u8 base_uuid[16] = "cowtree-fuzzing";
+#define BASE_TIME 1700000000ull
+
+u64 cow_now_seconds(void)
+{
+	return BASE_TIME;
+}
+
 static struct base {
 	struct cow_disk *image;
+	u32 csum_seed;
 	struct instance inst[FUZZ_NR_KINDS][MAX_INSTANCES];
 	unsigned int nr_inst[FUZZ_NR_KINDS];
 } base;
@@ -83,7 +97,8 @@ static void build_pool(struct cow_block_manager *bm)
 	bool more;
 	u64 id;
 
-	MUST(cow_pmd_format(bm, BASE_CHUNK_SECTORS, BASE_DATA_CHUNKS));
+	MUST(cow_pmd_format_uuid(bm, BASE_CHUNK_SECTORS, BASE_DATA_CHUNKS,
+				 base_uuid));
 	MUST(cow_pmd_open(bm, &args, &pmd));
 	MUST(cow_pmd_create_volume(pmd, 1, "base"));
 	write_chunks(pmd, 1, 0, BASE_MAPPED, 1);
@@ -246,6 +261,7 @@ static void build_base(void)
 	}
 	classify(bm);
 	cow_bm_destroy(bm);
+	base.csum_seed = cow_sb_csum_seed(cow_disk_mem_block(base.image, 0, false));
 	dump_and_repair(base.image);
 	if (!base_salvage.nr_vols)
 		harness_bug("repair of the base pool", -EIO);
@@ -658,6 +674,8 @@ int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
 	in = &base.inst[kind][data[1] % base.nr_inst[kind]];
 	MUST(cow_disk_mem_clone(base.image, &d));
 	MUST(cow_cache_bm_create(d, CACHE_BLOCKS, &bm));
+	/* The pool's checksum seed, as the core sets it when it opens it. */
+	cow_bm_set_csum_seed(bm, base.csum_seed);
 	place(bm, d, in, ctl, data + FUZZ_HEADER, size - FUZZ_HEADER);
 
 	clean = checkable(d) && !cow_check_pool(bm, &report) &&
