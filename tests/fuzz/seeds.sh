@@ -130,6 +130,43 @@ printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=4294967296\n
 "$D" restore --quiet -i "$tmp/large.hand" -o "$tmp/large.img"
 "$D" dump "$tmp/large.img" -o corpus/restore/large-data-device.dump
 
+# Table lines and messages: the examples and syntax of cowtree.rst.
+rst=$top/Documentation/admin-guide/device-mapper/cowtree.rst
+mkdir -p corpus/table corpus/pool-message
+n=0
+{
+	grep -o '"0 [^"]*"' "$rst" | tr -d '"'
+	# the pool's example spans lines and sizes its data device with $(...)
+	sed -n '/dmsetup create pool --table/,/"$/p' "$rst" | tr -d '\\\n"' |
+		sed -E 's/.*--table //; s/\$\([^)]*\)/2097152/; s/  +/ /g'
+	echo
+	# the syntax, with the placeholders filled in and every feature
+	sed -n '/^    cowtree-pool </,/^$/p' "$rst" | tr -s ' \n' ' ' |
+		sed -E 's/<#feature args> <arg>\*/5 skip_zeroing ignore_discard no_discard_passdown read_only error_if_no_space/;
+			s/<metadata dev>/\/dev\/sdb/; s/<data dev>/\/dev\/sdc/;
+			s/<chunk sectors>/128/; s/<low water chunks>/1024/; s/[][]//g; s/^ */0 2097152 /'
+	echo
+	sed -n 's/^    cowtree <pool dev> <volume id>/0 2097152 cowtree 253:0 281474976710655/p' "$rst"
+} | while read -r line; do
+	[[ -n $line ]] || continue
+	n=$((n + 1))
+	printf '%s' "$line" > "corpus/table/rst-$n"
+done
+n=0
+{
+	grep -o 'message [a-z]* 0 "[^"]*"' "$rst" | sed -E 's/.* 0 "(.*)"/\1/'
+	# the syntax of every message, placeholders filled in
+	sed -n '/^Pool messages/,/^Pool status/p' "$rst" | grep '^``' |
+		sed 's/``, ``/\n/g; s/``//g' |
+		sed -E 's/\[<new id> <origin id> <name>\]\.\.\./4 1 snap-b/;
+			s/<new id>/3/; s/<origin id>/2/; s/<snapshot id>/2/; s/<id>/7/;
+			s/<name>/vol-a/; s/<old>/1/; s/<new>/2/; s/<sectors>/2097152/'
+} | while read -r line; do
+	[[ -n $line ]] || continue
+	n=$((n + 1))
+	printf '%s' "$line" > "corpus/pool-message/rst-$n"
+done
+
 # Identical inputs (the fixtures share most blocks) are kept once.
 for t in $(make -s targets); do
 	find "corpus/$t" -type f -print0 | sort -z | xargs -0 -r sha1sum |
