@@ -63,6 +63,21 @@ static struct md_pool base_salvage;
 
 static void dump_and_repair(struct cow_disk *d);
 
+/*
+ * Set when the core or dmcowctl's reader reports corruption (-EILSEQ), or
+ * the block manager refuses to lock a block its writer holds (-EDEADLK:
+ * a live block counted free and handed out again): the checker must not
+ * have found that pool clean.
+ */
+static bool corrupt_seen;
+
+static int seen(int r)
+{
+	if (r == -EILSEQ || r == -EDEADLK)
+		corrupt_seen = true;
+	return r;
+}
+
 /* The harness itself is broken: not a finding about the input. */
 static void __attribute__((noreturn)) harness_bug(const char *what, int r)
 {
@@ -265,6 +280,8 @@ static void build_base(void)
 	dump_and_repair(base.image);
 	if (!base_salvage.nr_vols)
 		harness_bug("repair of the base pool", -EIO);
+	/* From now on the block cache refuses relocks as the kernel does. */
+	cow_cache_bm_refuse_relock = true;
 	save = getenv("FUZZ_SAVE_BASE");
 	if (save)
 		save_base(save);
@@ -345,21 +362,21 @@ static void read_volume(struct cow_pool_metadata *pmd, u64 id)
 	unsigned int i;
 	bool shared;
 
-	cow_pmd_get_volume_info(pmd, id, &info);
-	if (cow_pmd_open_volume(pmd, id, &v))
+	seen(cow_pmd_get_volume_info(pmd, id, &info));
+	if (seen(cow_pmd_open_volume(pmd, id, &v)))
 		return;
-	cow_volume_get_counters(v, &counters);
-	cow_volume_get_mapped_count(v, &n);
-	if (!cow_volume_get_highest_mapped(v, &highest))
-		cow_volume_lookup(v, highest, true, &lr);
+	seen(cow_volume_get_counters(v, &counters));
+	seen(cow_volume_get_mapped_count(v, &n));
+	if (!seen(cow_volume_get_highest_mapped(v, &highest)))
+		seen(cow_volume_lookup(v, highest, true, &lr));
 	for (i = 0; i < ARRAY_SIZE(probes); i++) {
-		cow_volume_lookup(v, probes[i], false, &lr);
-		cow_volume_lookup(v, probes[i], true, &lr);
+		seen(cow_volume_lookup(v, probes[i], false, &lr));
+		seen(cow_volume_lookup(v, probes[i], true, &lr));
 	}
 	/* Every mapped run, as the I/O path and the status walk see them. */
 	for (begin = 0, i = 0; i < 64; i++) {
-		if (cow_volume_find_mapped_range(v, begin, U64_MAX, &vb, &ve, &db,
-						 &shared))
+		if (seen(cow_volume_find_mapped_range(v, begin, U64_MAX, &vb, &ve,
+						      &db, &shared)))
 			break;
 		FUZZ_ASSERT(vb >= begin && ve > vb,
 			    "find_mapped_range(%llu) returned [%llu, %llu)",
@@ -378,7 +395,7 @@ static void read_pool(struct cow_block_manager *bm)
 	unsigned int i, n = 0;
 	u64 x;
 
-	if (cow_pmd_open(bm, &args, &pmd))
+	if (seen(cow_pmd_open(bm, &args, &pmd)))
 		return;
 	cow_pmd_get_transaction_id(pmd, &x);
 	cow_pmd_get_nr_data_chunks(pmd, &x);
@@ -388,12 +405,13 @@ static void read_pool(struct cow_block_manager *bm)
 	cow_pmd_get_held_root(pmd, &x);
 	cow_pmd_get_reclaiming_chunks(pmd, &x);
 	cow_pmd_needs_check(pmd);
-	cow_pmd_walk_volumes(pmd, list_volume, &vols);
+	seen(cow_pmd_walk_volumes(pmd, list_volume, &vols));
 	for (i = 0; i < vols.nr; i++)
 		read_volume(pmd, vols.ids[i]);
-	cow_pmd_delta(pmd, 1, 2, count_delta, &n);
+	seen(cow_pmd_delta(pmd, 1, 2, count_delta, &n));
 	if (vols.nr >= 2)
-		cow_pmd_delta(pmd, vols.ids[vols.nr - 1], vols.ids[0], count_delta, &n);
+		seen(cow_pmd_delta(pmd, vols.ids[vols.nr - 1], vols.ids[0],
+				   count_delta, &n));
 	cow_pmd_close(pmd);
 }
 
@@ -408,6 +426,7 @@ struct writer {
 /* As cow_pool_metadata_failed(): abort, needs_check, read-only. */
 static bool step(struct writer *w, int r)
 {
+	seen(r);
 	if (w->failed)
 		return false;
 	if (!r)
@@ -485,7 +504,7 @@ static void write_pool(struct cow_block_manager *bm, bool clean)
 		return;
 	if (blank && cow_pmd_format(bm, BASE_CHUNK_SECTORS, BASE_DATA_CHUNKS))
 		return;
-	if (cow_pmd_open(bm, &args, &w.pmd))
+	if (seen(cow_pmd_open(bm, &args, &w.pmd)))
 		return;
 	if (cow_pmd_needs_check(w.pmd))
 		w.failed = -EROFS;	/* activated read-only */
@@ -614,7 +633,7 @@ static void dump_and_repair(struct cow_disk *d)
 
 	write_image(d);
 	/* dump: the first problem fails; what loads is printed. */
-	if (!md_load(image_path, &strict, &p, &res)) {
+	if (!seen(md_load(image_path, &strict, &p, &res))) {
 		f = open_memstream(&text, &len);
 		if (!f)
 			harness_bug("open_memstream", -ENOMEM);
@@ -681,9 +700,12 @@ int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
 	clean = checkable(d) && !cow_check_pool(bm, &report) &&
 		!report.nr_problems;
 	cow_bm_invalidate(bm);
+	corrupt_seen = false;
 	dump_and_repair(d);
 	read_pool(bm);
 	write_pool(bm, clean);
 	cow_bm_destroy(bm);
+	FUZZ_ASSERT(!clean || !corrupt_seen,
+		    "the checker found the pool clean, the core or dmcowctl's reader found it corrupt");
 	return 0;
 }
