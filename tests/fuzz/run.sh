@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh [TARGET...]      (default: every target)
 #
 # For each target: every input in regressions/<target>/ is replayed (each
-# must run clean), then the target fuzzes for FUZZ_SECONDS (default 30,
+# must run clean), then the target fuzzes for FUZZ_SECONDS (default 25,
 # LONG=1: 300) from its seeds (corpus/<target>/, read only) and the
 # working corpus of earlier runs (build/corpus/<target>/, kept).  A crash,
 # sanitizer report, leak, timeout (an input slower than FUZZ_TIMEOUT s,
@@ -20,18 +20,18 @@ cd "$here" || exit 1
 if [[ ${LONG:-0} != 0 ]]; then
 	seconds=${FUZZ_SECONDS:-300}
 else
-	seconds=${FUZZ_SECONDS:-30}
+	seconds=${FUZZ_SECONDS:-25}
 fi
 jobs=${FUZZ_JOBS:-2}
 timeout=${FUZZ_TIMEOUT:-10}
 
-if ! make -s all > build.log 2>&1; then
-	cat build.log
-	echo "FAIL fuzz targets build"
+mkdir -p build
+if ! make -s -j"$jobs" all > build/make.log 2>&1; then
+	cat build/make.log
+	echo "FAIL fuzz targets build (clang, libclang-rt-14-dev: make deps)"
 	echo "fuzz: 0 passed, 1 failed"
 	exit 1
 fi
-rm -f build.log
 targets=("$@")
 ((${#targets[@]})) || read -r -a targets < <(make -s targets)
 
