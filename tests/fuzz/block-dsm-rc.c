@@ -9,5 +9,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_block(FUZZ_DSM_RC, data, size);
+	return fuzz_block(FUZZ_DSM_RC, FUZZ_CORE, data, size);
 }

@@ -9,5 +9,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_block(FUZZ_MSM_ROOT, data, size);
+	return fuzz_block(FUZZ_MSM_ROOT, FUZZ_CORE, data, size);
 }

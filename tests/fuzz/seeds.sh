@@ -75,6 +75,10 @@ from_image() {
 			while read -r b t r; do
 				mkdir -p "corpus/$t"
 				seed "corpus/$t/$name-$b" 0 "$r" "$img" "$b"
+				# The header and first entries only (the rest of
+				# the block stays): mutations land on the fields
+				# that drive the decoders far more often.
+				head -c 66 "corpus/$t/$name-$b" > "corpus/$t/$name-$b-head"
 			done
 	done
 }
@@ -114,6 +118,19 @@ for class in sb msm-root msm-index msm-rc dsm-rc held map-leaf map-internal \
 		read -r _ t r < <(grep "^$b " "$tmp/base.classes") || continue
 		seed "corpus/$t/cowfuzz-$how-$class-$b" 1 "$r" "$tmp/bad.img" "$b"
 	done
+done
+
+# block-dmcowctl: the block seeds of every kind (not the heads), with
+# the kind in front (enum fuzz_block_kind, in the Makefile's order).
+mkdir -p corpus/block-dmcowctl
+k=0
+for t in block-sb block-node-map block-node-vol block-node-dead block-node-dsm \
+	 block-msm-root block-msm-index block-msm-rc block-dsm-rc block-held; do
+	for f in corpus/$t/*; do
+		[[ $f == */base-* || $f == */cowfuzz-* ]] && [[ $f != *-head ]] || continue
+		{ printf "\\x$(printf %02x $k)"; cat "$f"; } > "corpus/block-dmcowctl/$t-${f##*/}"
+	done
+	k=$((k + 1))
 done
 
 # restore: real dumps.
