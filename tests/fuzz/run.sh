@@ -66,7 +66,7 @@ fuzz_one() {
 	   grep -qE '^(==[0-9]+==ERROR|SUMMARY: |fuzz: FINDING)' "$log"; then
 		mkdir -p "$reg"
 		[[ -n $found ]] && cp "$art"* "$reg/"
-		echo "FAIL fuzz $t: exit $rc, $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|fuzz: FINDING.*|libFuzzer: [a-z-]+' "$log" | head -1); input kept in tests/fuzz/$reg/$(basename "${found:-none}") (log tests/fuzz/$log)" > "$verdict"
+		echo "FAIL fuzz $t: exit $rc, $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|runtime error: .*|fuzz: FINDING.*|libFuzzer: [a-z-]+' "$log" | head -1); input kept in tests/fuzz/$reg/$(basename "${found:-none}") (log tests/fuzz/$log)" > "$verdict"
 		return
 	fi
 	# The last statistics are the fuzzing run's (the replay prints its own).
