@@ -45,6 +45,12 @@ static bool good_name(const char *name, char **argv, unsigned int argc)
 	return false;
 }
 
+static bool good_flags(u32 flags)
+{
+	return flags == 0 || flags == COW_VOL_F_HIDDEN ||
+	       flags == (COW_VOL_F_HIDDEN | COW_VOL_F_THROWAWAY);
+}
+
 static void check_parsed(const struct cow_msg *msg, unsigned int argc, char **argv,
 			 unsigned int checked)
 {
@@ -53,21 +59,31 @@ static void check_parsed(const struct cow_msg *msg, unsigned int argc, char **ar
 	switch (msg->desc->type) {
 	case COW_MSG_CREATE:
 	case COW_MSG_SET_NAME:
-		FUZZ_ASSERT(msg->id <= COW_MAX_VOLUME_ID && good_name(msg->name, argv, argc),
-			    "%s accepted with id %llu", msg->desc->name,
-			    (unsigned long long)msg->id);
+		FUZZ_ASSERT(msg->id <= COW_MAX_VOLUME_ID && good_name(msg->name, argv, argc) &&
+			    good_flags(msg->flags),
+			    "%s accepted with id %llu, flags %u", msg->desc->name,
+			    (unsigned long long)msg->id, msg->flags);
+		break;
+	case COW_MSG_SET_VISIBILITY:
+		FUZZ_ASSERT(msg->id <= COW_MAX_VOLUME_ID && good_flags(msg->flags) &&
+			    (argc == 3 ? !msg->name : good_name(msg->name, argv, argc)),
+			    "set_visibility accepted with id %llu, flags %u",
+			    (unsigned long long)msg->id, msg->flags);
 		break;
 	case COW_MSG_SNAPSHOT:
-		FUZZ_ASSERT(msg->nr_snaps && 3 * msg->nr_snaps + 1 == argc &&
-			    checked == msg->nr_snaps,
+		/* Triples, and perhaps a visibility word. */
+		FUZZ_ASSERT(msg->nr_snaps && checked == msg->nr_snaps &&
+			    (3 * msg->nr_snaps + 1 == argc || 3 * msg->nr_snaps + 2 == argc),
 			    "snapshot accepted %u requests of %u arguments (%u origins checked)",
 			    msg->nr_snaps, argc, checked);
 		for (i = 0; i < msg->nr_snaps; i++)
 			FUZZ_ASSERT(msg->snaps[i].new_id <= COW_MAX_VOLUME_ID &&
 				    msg->snaps[i].origin_id <= COW_MAX_VOLUME_ID &&
 				    msg->snaps[i].origin_id != BUSY_ORIGIN &&
+				    msg->snaps[i].flags == msg->flags &&
+				    good_flags(msg->snaps[i].flags) &&
 				    good_name(msg->snaps[i].name, argv, argc),
-				    "snapshot request %u accepted with bad ids or name", i);
+				    "snapshot request %u accepted with bad ids, name or flags", i);
 		break;
 	case COW_MSG_DELETE:
 	case COW_MSG_SET_SIZE:

@@ -208,6 +208,27 @@ void cow_pool_put(struct cow_pool *pool)
 		pool_destroy(pool);
 }
 
+/*
+ * Throwaway volumes (a file-level view's snapshot, for one) are deleted
+ * by whoever made them; one still here was left by a crash.  Failing to
+ * delete it is not a reason to refuse the pool.
+ */
+static void delete_throwaways(struct cow_pool *pool)
+{
+	u64 nr;
+	int r;
+
+	r = cow_pmd_delete_throwaways(pool->pmd, &nr);
+	if (!r && nr)
+		r = cow_pmd_commit(pool->pmd);
+	if (r)
+		DMERR("pool %pg: cannot delete the throwaway volumes left by a crash: error %d",
+		      pool->md_bdev, r);
+	else if (nr)
+		DMINFO("pool %pg: deleted %llu throwaway volume(s) left by a crash",
+		       pool->md_bdev, (unsigned long long)nr);
+}
+
 /* Open (formatting a blank device) the metadata; sets ti->error. */
 static int pool_open_metadata(struct dm_target *ti, struct cow_pool *pool,
 			      u64 nr_data_chunks, bool read_only)
@@ -239,9 +260,13 @@ static int pool_open_metadata(struct dm_target *ti, struct cow_pool *pool,
 	}
 	cow_bm_set_read_only(pool->bm, read_only);
 	r = cow_pmd_open(pool->bm, &args, &pool->pmd);
-	if (r)
+	if (r) {
 		ti->error = "Metadata device does not hold a valid cowtree pool of this chunk size (see kernel log)";
-	return r;
+		return r;
+	}
+	if (!read_only && !cow_pmd_needs_check(pool->pmd))
+		delete_throwaways(pool);
+	return 0;
 }
 
 static struct cow_pool *pool_create(struct dm_target *ti, struct pool_c *pt,
@@ -581,10 +606,15 @@ static int msg_rollback(struct cow_pool *pool, u64 id, u64 snap)
 static int msg_execute(struct cow_pool *pool, const struct cow_msg *msg)
 {
 	struct cow_pool_metadata *pmd = pool->pmd;
+	int r;
 
 	switch (msg->desc->type) {
 	case COW_MSG_CREATE:
-		return cow_pmd_create_volume(pmd, msg->id, msg->name);
+		r = cow_pmd_create_volume(pmd, msg->id, msg->name);
+		/* Same transaction: the message's commit comes after both. */
+		if (!r && msg->flags)
+			r = cow_pmd_set_visibility(pmd, msg->id, msg->flags, NULL);
+		return r;
 	case COW_MSG_SNAPSHOT:
 		return cow_pmd_snapshot(pmd, msg->snaps, msg->nr_snaps);
 	case COW_MSG_DELETE:
@@ -601,6 +631,8 @@ static int msg_execute(struct cow_pool *pool, const struct cow_msg *msg)
 		return cow_pmd_set_name(pmd, msg->id, msg->name);
 	case COW_MSG_SET_SIZE:
 		return cow_pmd_set_size(pmd, msg->id, msg->sectors);
+	case COW_MSG_SET_VISIBILITY:
+		return cow_pmd_set_visibility(pmd, msg->id, msg->flags, msg->name);
 	case COW_MSG_VOLUMES:
 		break;
 	}

@@ -135,7 +135,9 @@ static inline int cow_bm_read_lock(struct cow_block_manager *bm, cow_block_t b,
 
 /*
  * Write-lock block @b (reading and validating it first).  The block is
- * marked dirty; @v->prepare_for_write runs before it reaches the disk.
+ * dirty once unlocked (not before: a cache may write a dirty block back
+ * while it is held, and must see it dirty again after the last change);
+ * @v->prepare_for_write runs before it reaches the disk.
  * Fails with -EPERM on a read-only block manager.
  */
 static inline int cow_bm_write_lock(struct cow_block_manager *bm, cow_block_t b,

@@ -107,6 +107,23 @@ static bool ref_meta(struct checker *c, u64 b, const char *what)
 	return c->meta_expected[b]++ == 0;
 }
 
+/* In words: the validator's reason, read again raw, or the error. */
+static const char *why_invalid(struct checker *c, u64 b,
+			       const struct cow_block_validator *v, int err)
+{
+	struct cow_block *raw;
+	const char *why = NULL;
+
+	if (err == -EILSEQ && v && !cow_bm_read_lock(c->bm, b, NULL, &raw)) {
+		raw->csum_seed = c->bm->csum_seed;
+		why = cow_block_problem(v, raw);
+		cow_bm_unlock(c->bm, raw);
+	}
+	if (why)
+		return why;
+	return err == -EILSEQ ? "bad checksum, type or location" : "read error";
+}
+
 static int lock(struct checker *c, u64 b, u64 txn,
 		const struct cow_block_validator *v, const char *what,
 		struct cow_block **result)
@@ -117,8 +134,8 @@ static int lock(struct checker *c, u64 b, u64 txn,
 	r = cow_bm_read_lock(c->bm, b, v, result);
 	if (r) {
 		problem(c, COW_CHECK_CORRUPT, b, 0, 0,
-			"%s block %llu unreadable or invalid (%d)", what,
-			(unsigned long long)b, r);
+			"%s block %llu unreadable or invalid (%s)", what,
+			(unsigned long long)b, why_invalid(c, b, v, r));
 		return r;
 	}
 	h = cow_block_data(*result);

@@ -117,6 +117,28 @@ static void report_bad_csum(const struct cow_type_desc *d, const char *name,
 		" (damaged, or a block of another pool: checksums include this pool's uuid)");
 }
 
+/* Why a block fails check_common(), or NULL if it passes. */
+static const char *common_problem(const struct cow_type_desc *d,
+				  struct cow_block *b)
+{
+	struct cow_disk_block_header *h = cow_block_data(b);
+	u32 seed = csum_seed(d, b);
+
+	if (le32_to_cpu(h->type) != d->type)
+		return "wrong block type";
+	if (le32_to_cpu(h->csum) == cow_block_csum(h, d->len, seed, d->salt)) {
+		if (le64_to_cpu(h->blocknr) != cow_block_location(b))
+			return "misdirected write: it claims another block number";
+		return NULL;
+	}
+	if (seed == COW_CSUM_SEED_LEGACY || d->type == COW_BT_SUPERBLOCK)
+		return "checksum mismatch";
+	if (le32_to_cpu(h->csum) == cow_block_csum(h, d->len,
+						   COW_CSUM_SEED_LEGACY, d->salt))
+		return "belongs to another pool (an older-format pool's block left on the device)";
+	return "checksum mismatch: damaged, or a block of another pool (checksums include this pool's uuid)";
+}
+
 static int check_common(const struct cow_type_desc *d, const char *name,
 			struct cow_block *b)
 {
@@ -259,3 +281,35 @@ COW_DEFINE_VALIDATOR(dsm_rc, COW_BT_DSM_RC, COW_SALT_DSM_RC,
 		     COW_METADATA_BLOCK_SIZE, rc_extra);
 COW_DEFINE_VALIDATOR(held, COW_BT_HELD, COW_SALT_HELD,
 		     COW_METADATA_BLOCK_SIZE, no_extra);
+
+static const struct {
+	const struct cow_block_validator *v;
+	const struct cow_type_desc *d;
+	int (*extra)(struct cow_block *b);
+} descs[] = {
+	{ &cow_sb_validator, &sb_desc, no_extra },
+	{ &cow_node_validator, &node_desc, node_extra },
+	{ &cow_msm_root_validator, &msm_root_desc, msm_root_extra },
+	{ &cow_msm_index_validator, &msm_index_desc, index_extra },
+	{ &cow_msm_rc_validator, &msm_rc_desc, rc_extra },
+	{ &cow_dsm_rc_validator, &dsm_rc_desc, rc_extra },
+	{ &cow_held_validator, &held_desc, no_extra },
+};
+
+const char *cow_block_problem(const struct cow_block_validator *v,
+			      struct cow_block *b)
+{
+	const char *why;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(descs); i++) {
+		if (descs[i].v != v)
+			continue;
+		why = common_problem(descs[i].d, b);
+		if (why)
+			return why;
+		/* (logs the details as the validator would) */
+		return descs[i].extra(b) ? "impossible contents for its type" : NULL;
+	}
+	return "unknown block type";
+}

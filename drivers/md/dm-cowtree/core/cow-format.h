@@ -313,6 +313,14 @@ int cow_check_stamp(struct cow_block *b, u64 txn, const char *what);
  */
 u32 cow_block_csum(const void *data, size_t len, u32 seed, u32 salt);
 
+/*
+ * Why @b (read raw, with b->csum_seed set) does not pass validator @v, in
+ * words for a report ("checksum mismatch: damaged, or a block of another
+ * pool ..."), or NULL if it does.  Logs nothing.
+ */
+const char *cow_block_problem(const struct cow_block_validator *v,
+			      struct cow_block *b);
+
 /* Checksum seed of the pool whose superblock is @sb (see UUID_CSUM). */
 u32 cow_sb_csum_seed(const struct cow_disk_superblock *sb);
 

@@ -145,7 +145,7 @@ int cow_parse_volume_table(unsigned int argc, char **argv,
 /* min_args counts the name; max_args 0: any number. */
 static const struct cow_msg_desc messages[] = {
 	{ .name = "create", .type = COW_MSG_CREATE,
-	  .min_args = 3, .max_args = 3 },
+	  .min_args = 3, .max_args = 4 },
 	{ .name = "snapshot", .type = COW_MSG_SNAPSHOT,
 	  .min_args = 4, .max_args = 0 },
 	{ .name = "delete", .type = COW_MSG_DELETE,
@@ -162,6 +162,8 @@ static const struct cow_msg_desc messages[] = {
 	  .min_args = 3, .max_args = 3 },
 	{ .name = "set_size", .type = COW_MSG_SET_SIZE,
 	  .min_args = 3, .max_args = 3 },
+	{ .name = "set_visibility", .type = COW_MSG_SET_VISIBILITY,
+	  .min_args = 3, .max_args = 4 },
 	{ .name = "volumes", .type = COW_MSG_VOLUMES,
 	  .min_args = 1, .max_args = 1, .read_only = true },
 };
@@ -210,6 +212,22 @@ static int check_name(const char *name)
 	return 0;
 }
 
+/* "visible", "hidden" or "throwaway" into COW_VOL_F_* flags. */
+static int parse_visibility(const char *verb, const char *arg, u32 *flags)
+{
+	if (!strcmp(arg, "visible"))
+		*flags = 0;
+	else if (!strcmp(arg, "hidden"))
+		*flags = COW_VOL_F_HIDDEN;
+	else if (!strcmp(arg, "throwaway"))
+		*flags = COW_VOL_F_HIDDEN | COW_VOL_F_THROWAWAY;
+	else {
+		cow_err("%s: '%s' is not one of visible, hidden, throwaway", verb, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* "<verb> <id> <name>": the shape of create and set_name. */
 static int parse_id_and_name(char **argv, struct cow_msg *msg)
 {
@@ -219,15 +237,28 @@ static int parse_id_and_name(char **argv, struct cow_msg *msg)
 	return r ? r : check_name(argv[2]);
 }
 
+/*
+ * snapshot <new id> <origin id> <name> [...] [hidden|throwaway]: an
+ * optional last word makes every snapshot of the message hidden.
+ */
 static int parse_snapshot(unsigned int argc, char **argv, struct cow_msg *msg,
 			  int (*check_origin)(void *context, u64 origin_id),
 			  void *context)
 {
 	unsigned int i, nr = (argc - 1) / 3;
 	struct cow_snapshot_request *reqs;
+	u32 flags = 0;
 	int r = 0;
 
-	if ((argc - 1) % 3) {
+	if ((argc - 1) % 3 == 1) {
+		r = parse_visibility("snapshot", argv[argc - 1], &flags);
+		if (r)
+			return r;
+	} else if ((argc - 1) % 3) {
+		cow_err("snapshot: arguments come in triples <new id> <origin id> <name>");
+		return -EINVAL;
+	}
+	if (!nr) {
 		cow_err("snapshot: arguments come in triples <new id> <origin id> <name>");
 		return -EINVAL;
 	}
@@ -236,6 +267,7 @@ static int parse_snapshot(unsigned int argc, char **argv, struct cow_msg *msg,
 		return -ENOMEM;
 	msg->snaps = reqs;
 	msg->nr_snaps = nr;
+	msg->flags = flags;
 	for (i = 0; i < nr && !r; i++) {
 		char **a = argv + 1 + 3 * i;
 
@@ -245,8 +277,25 @@ static int parse_snapshot(unsigned int argc, char **argv, struct cow_msg *msg,
 		if (!r)
 			r = check_name(a[2]);
 		reqs[i].name = a[2];
+		reqs[i].flags = flags;
 		if (!r && check_origin)
 			r = check_origin(context, reqs[i].origin_id);
+	}
+	return r;
+}
+
+/* set_visibility <id> <visible|hidden|throwaway> [<new name>] */
+static int parse_set_visibility(unsigned int argc, char **argv,
+				struct cow_msg *msg)
+{
+	int r;
+
+	r = parse_id(argv[1], &msg->id);
+	if (!r)
+		r = parse_visibility("set_visibility", argv[2], &msg->flags);
+	if (!r && argc == 4) {
+		msg->name = argv[3];
+		r = check_name(argv[3]);
 	}
 	return r;
 }
@@ -274,8 +323,15 @@ int cow_parse_msg_args(const struct cow_msg_desc *desc, unsigned int argc,
 	msg->desc = desc;
 	switch (desc->type) {
 	case COW_MSG_CREATE:
+		/* create <id> <name> [hidden|throwaway] */
+		r = parse_id_and_name(argv, msg);
+		if (!r && argc == 4)
+			r = parse_visibility("create", argv[3], &msg->flags);
+		return r;
 	case COW_MSG_SET_NAME:
 		return parse_id_and_name(argv, msg);
+	case COW_MSG_SET_VISIBILITY:
+		return parse_set_visibility(argc, argv, msg);
 	case COW_MSG_SNAPSHOT:
 		return parse_snapshot(argc, argv, msg, check_origin, context);
 	case COW_MSG_DELETE:

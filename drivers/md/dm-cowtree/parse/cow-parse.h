@@ -77,6 +77,7 @@ enum cow_msg_type {
 	COW_MSG_RELEASE_METADATA_SNAP,
 	COW_MSG_SET_NAME,
 	COW_MSG_SET_SIZE,
+	COW_MSG_SET_VISIBILITY,
 	COW_MSG_VOLUMES,
 };
 
@@ -103,8 +104,10 @@ struct cow_msg {
 	u64 snap_id;		/* rollback */
 	u64 sectors;		/* set_size */
 	u64 old_txn, new_txn;	/* set_transaction_id */
-	const char *name;	/* create, set_name */
-	struct cow_snapshot_request *snaps;	/* snapshot */
+	/* create, set_name; set_visibility's new name (NULL: unchanged) */
+	const char *name;
+	u32 flags;		/* COW_VOL_F_VISIBILITY bits: create, set_visibility */
+	struct cow_snapshot_request *snaps;	/* snapshot (each has the flags) */
 	unsigned int nr_snaps;
 };
 
