@@ -42,7 +42,7 @@ fi
 # LONG=1: the long crash-test mode (README): log replay at >= 1000 flush
 # points (crash-replay, crash-replay-fs), 50 power cuts, 3000 bad inputs,
 # 1000 corrupted metadata images against the kernel, 10000 against
-# dmcowctl check on the host;
+# dmcowctl check on the host; each libFuzzer target 300 s (tests/fuzz);
 # VM timeouts x4 (x16 on the debug kernel).  The guest gets the counts
 # through VM_ENV (tests/vm/run.sh).
 if [[ ${LONG:-0} != 0 ]]; then
@@ -83,6 +83,13 @@ count build/check-tools.log tools
 make -C tests/cli run > build/check-cli.log 2>&1
 grep -E '^(FAIL|cli:)' build/check-cli.log
 count build/check-cli.log cli
+
+# libFuzzer targets (tests/fuzz/run.sh): every input in regressions/ is
+# replayed, then each target fuzzes FUZZ_SECONDS (25; LONG=1: 300), two at a
+# time; a crash, sanitizer report, leak or timeout fails its target.
+tests/fuzz/run.sh > build/check-fuzz.log 2>&1
+grep -E '^(PASS|FAIL|fuzz:)' build/check-fuzz.log
+count build/check-fuzz.log fuzz
 
 # Harness self-tests (tests/vm/selftest): a kernel report must fail a
 # scenario whose script passed; verdicts must survive a console flooded

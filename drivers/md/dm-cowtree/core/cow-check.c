@@ -28,7 +28,8 @@ struct checker {
 
 	/* Live accounting: see account(). */
 	bool in_live;		/* walking the live volumes tree */
-	u64 nr_vols, max_vols;	/* stored, room for */
+	u64 nr_vols, max_vols;	/* stored, the most there can be */
+	u64 vols_cap;		/* room for, grown as records are found */
 	u64 nr_records;		/* live records walked */
 	struct acct_vol *vols;	/* live records, in id order */
 	u32 *vol_count;		/* live volumes mapping each data chunk */
@@ -426,9 +427,34 @@ static void check_mapping(struct checker *c, u64 key, u64 v)
 	c->data_expected[d]++;
 }
 
+/*
+ * Room for one more live record, or NULL.  The array grows with the
+ * records found: the superblock's count is not trusted for its size (a
+ * count of 2^64 - 1 wrapped the allocation to one entry).
+ */
+static struct acct_vol *more_vols(struct checker *c)
+{
+	struct acct_vol *vols;
+	u64 cap;
+
+	if (c->nr_vols < c->vols_cap)
+		return &c->vols[c->nr_vols++];
+	cap = min_t(u64, c->vols_cap * 2, c->max_vols);
+	vols = kvcalloc(cap, sizeof(*vols), GFP_KERNEL);
+	if (!vols)
+		return NULL;	/* nr_vols stays below max_vols: not accounted */
+	memcpy(vols, c->vols, c->nr_vols * sizeof(*vols));
+	kvfree(c->vols);
+	c->vols = vols;
+	c->vols_cap = cap;
+	return &c->vols[c->nr_vols++];
+}
+
 static void check_record(struct checker *c, u64 key,
 			 const struct cow_disk_volume *rec)
 {
+	struct acct_vol *v;
+
 	if (le64_to_cpu(rec->id) != key || !memchr(rec->name, 0, sizeof(rec->name)))
 		problem(c, COW_CHECK_CORRUPT, key, key, le64_to_cpu(rec->id),
 			"volume record %llu is malformed", (unsigned long long)key);
@@ -439,9 +465,8 @@ static void check_record(struct checker *c, u64 key,
 			(unsigned long long)key);
 	walk_root(c, &rec->mapping, COW_TREE_MAPPING, 0);
 	c->nr_records += c->in_live;
-	if (c->in_live && c->nr_vols < c->max_vols) {
-		struct acct_vol *v = &c->vols[c->nr_vols++];
-
+	v = c->in_live && c->nr_vols < c->max_vols ? more_vols(c) : NULL;
+	if (v) {
 		v->id = key;
 		v->root = rec->mapping;
 		v->origin_time = le32_to_cpu(rec->origin_time);
@@ -773,7 +798,8 @@ static int walk_live(struct checker *c, const struct cow_disk_root *root)
 	 */
 	c->max_vols = min_t(u64, le64_to_cpu(root->count), c->nr_meta *
 			    cow_node_max_entries(sizeof(struct cow_disk_volume)));
-	c->vols = kvcalloc(c->max_vols + 1, sizeof(*c->vols), GFP_KERNEL);
+	c->vols_cap = min_t(u64, c->max_vols, 64);
+	c->vols = kvcalloc(c->vols_cap + 1, sizeof(*c->vols), GFP_KERNEL);
 	if (!c->vols)
 		return -ENOMEM;
 	c->in_live = true;
