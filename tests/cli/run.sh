@@ -15,24 +15,29 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/cli
 . "$top/tests/host-lib.sh"
 
-# Unit tests of args.c.
-if make -s -C "$here" all > /dev/null 2>&1; then
-	"$here/build/test-args" > "$here/build/test-args.log" 2>&1
+# Unit tests of args.c and of the send stream format (C, ASan + UBSan).
+unit_test() { # unit_test NAME PREFIX
+	local log=$here/build/$1.log line p f rc
+	"$here/build/$1" > "$log" 2>&1
 	rc=$?
-	grep -E '^FAIL' "$here/build/test-args.log"
-	line=$(grep -E '^args: [0-9]+ passed, [0-9]+ failed$' "$here/build/test-args.log")
+	grep -E '^FAIL' "$log"
+	line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed$" "$log")
 	if [[ -z $line ]]; then
-		ko "test-args" "no result line (exit $rc): $(tail -3 "$here/build/test-args.log")"
-	else
-		p=$(sed -E 's/^args: ([0-9]+) passed.*/\1/' <<< "$line")
-		f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
-		echo "$line (test-args.c)"
-		passed=$((passed + p))
-		failed=$((failed + f))
-		((rc == 0 || f > 0)) || ko "test-args" "exit $rc"
+		ko "$1" "no result line (exit $rc): $(tail -3 "$log")"
+		return
 	fi
+	p=$(sed -E 's/^[^:]+: ([0-9]+) passed.*/\1/' <<< "$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
+	echo "$line ($1.c)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	((rc == 0 || f > 0)) || ko "$1" "exit $rc"
+}
+if make -s -C "$here" all > /dev/null 2>&1; then
+	unit_test test-args args
+	unit_test test-send-stream send-stream
 else
-	ko "test-args builds" "$(make -C "$here" all 2>&1 | tail -5)"
+	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
 
 host_setup cli
