@@ -778,6 +778,23 @@ static int msg_set_size(struct cow_pool *pool, unsigned int argc, char **argv,
 	return cow_pmd_set_size(pool->pmd, id, sectors);
 }
 
+/* "set_received <id> <from> <mark>": dmcowctl receive's two record fields. */
+static int msg_set_received(struct cow_pool *pool, unsigned int argc,
+			    char **argv, char *result, unsigned int maxlen)
+{
+	u64 id, from, mark;
+	int r;
+
+	r = parse_id(argv[1], &id);
+	if (r)
+		return r;
+	if (kstrtoull(argv[2], 0, &from) || kstrtoull(argv[3], 0, &mark)) {
+		DMERR("set_received: '%s' and '%s' must be numbers", argv[2], argv[3]);
+		return -EINVAL;
+	}
+	return cow_pmd_set_received(pool->pmd, id, from, mark);
+}
+
 struct list_ctx {
 	char *result;
 	unsigned int maxlen;
@@ -843,6 +860,7 @@ static const struct pool_message pool_messages[] = {
 	{ "release_metadata_snap", 1, 1, msg_release_metadata_snap },
 	{ "set_name", 3, 3, msg_set_name },
 	{ "set_size", 3, 3, msg_set_size },
+	{ "set_received", 4, 4, msg_set_received },
 	{ "volumes", 1, 1, msg_volumes, true },
 };
 
