@@ -214,6 +214,125 @@ struct send_extent {
 uint64_t send_extent_records(const struct send_extent *e, uint32_t chunk_sectors);
 uint32_t send_extent_record_chunks(const struct send_extent *e, uint32_t chunk_sectors);
 
+/* A volume as a held metadata snapshot shows it (delta.c). */
+struct send_vol {
+	uint64_t id;
+	char name[64];
+	uint64_t size_sectors, ctime, origin_id;
+	uint32_t flags;
+	struct send_root root;	/* its mapping tree */
+	uint64_t received_from, received_mark;
+};
+
+/* A complete received copy whose mappings have not changed since. */
+bool send_vol_pristine(const struct send_vol *v);
+/* A receive in progress into v (received_mark has SEND_MARK_PARTIAL). */
+bool send_vol_partial(const struct send_vol *v);
+/* v's identity; its token is received_from if v is pristine. */
+void send_vol_ident(const uint8_t pool_uuid[16], const struct send_vol *v,
+		    struct send_ident *id);
+
+/*
+ * What to send: extents in chunk order, and their totals.  Adjacent
+ * extents of one kind are merged as they are added.
+ */
+struct send_plan {
+	struct send_extent *ext;
+	size_t nr, cap;
+	uint64_t data_chunks, hole_chunks, records;
+	uint32_t chunk_sectors;
+};
+
+int send_plan_add(struct send_plan *p, uint64_t chunk, uint64_t nr, bool hole);
+void send_plan_free(struct send_plan *p);
+/*
+ * Where record @seq (1 = the first) starts: extent index and chunk; the
+ * totals of the records from it on go to *data_chunks / *hole_chunks.
+ * -ENOENT if the plan has fewer records.
+ */
+int send_plan_locate(const struct send_plan *p, uint64_t seq, size_t *ext,
+		     uint64_t *chunk, uint64_t *data_chunks, uint64_t *hole_chunks);
+
+/*----------------------------------------------------------------
+ * The sending or receiving pool's metadata, under a held root (delta.c)
+ *--------------------------------------------------------------*/
+
+struct send_md;
+
+/* Opens the held metadata snapshot at block @held; prints why not. */
+int send_md_open(const char *meta_path, uint64_t held, struct send_md **md);
+void send_md_close(struct send_md *md);
+const uint8_t *send_md_pool_uuid(const struct send_md *md);
+uint32_t send_md_chunk_sectors(const struct send_md *md);
+/* Every volume (not the deleting records); -ENOENT for an unknown id. */
+int send_md_volumes(struct send_md *md, struct send_vol **vols, size_t *nr);
+int send_md_volume(struct send_md *md, uint64_t id, struct send_vol *v);
+/*
+ * The extents to send @snap, or with @base what differs from @base,
+ * clipped to @nr_chunks: chunks mapped in @snap and not in @base, or to
+ * another data chunk, are data; chunks mapped in @base only are holes; a
+ * full send (no base) also makes every unmapped range a hole.  Subtrees
+ * the two volumes share are skipped unread (cow_btree_diff).
+ */
+int send_md_plan(struct send_md *md, const struct send_vol *base,
+		 const struct send_vol *snap, uint64_t nr_chunks,
+		 struct send_plan *plan);
+/* Metadata blocks read so far by every send_md. */
+uint64_t send_md_blocks_read(void);
+
+/*----------------------------------------------------------------
+ * Resuming (resume.c)
+ *--------------------------------------------------------------*/
+
+/*
+ * A resume token: which stream (its target and base tokens) and the next
+ * record the receiver needs.  Text form "1-TARGET-BASE-SEQ-CRC" (hex).
+ */
+struct send_resume {
+	uint64_t target, base, seq;
+};
+
+#define SEND_TOKEN_LEN 80
+void send_token_format(const struct send_resume *t, char buf[SEND_TOKEN_LEN]);
+/* 0, or -EINVAL with the reason in err. */
+int send_token_parse(const char *s, struct send_resume *t, char *err, size_t errlen);
+
+/* received_mark of a partial receive whose next record is @seq, and back. */
+static inline uint64_t send_partial_mark(uint64_t seq)
+{
+	return SEND_MARK_PARTIAL | seq;
+}
+
+static inline uint64_t send_partial_next(uint64_t mark)
+{
+	return mark & ~SEND_MARK_PARTIAL;
+}
+
+/*----------------------------------------------------------------
+ * Writing records into the receiving volume (apply.c)
+ *--------------------------------------------------------------*/
+
+struct send_apply {
+	int fd;			/* the volume's block device, open for writing */
+	uint32_t chunk_sectors;
+	uint64_t size_sectors;
+	/*
+	 * Holes in a fresh volume are left alone (never written: unmapped);
+	 * in a volume made from the base they are discarded, which unmaps
+	 * whole chunks.  A pool that ignores discards gets zeroes instead
+	 * (the chunks stay mapped: zeroes_written counts them).
+	 */
+	bool unmap_holes;
+	uint64_t hole_chunks_zeroed;
+	uint64_t unsynced;	/* bytes written since the last send_apply_sync() */
+	char err[256];
+};
+
+/* Writes a data record or applies a hole record; err says why not. */
+int send_apply_record(struct send_apply *a, const struct send_record *rec);
+/* Makes everything applied so far durable (the pool commits on flush). */
+int send_apply_sync(struct send_apply *a);
+
 /*----------------------------------------------------------------
  * Reader (reader.c)
  *--------------------------------------------------------------*/

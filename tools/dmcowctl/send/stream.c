@@ -7,6 +7,8 @@
 #include "send/send.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <isa-l/crc.h>
@@ -205,4 +207,98 @@ uint64_t send_extent_records(const struct send_extent *e, uint32_t chunk_sectors
 	uint64_t per = send_extent_record_chunks(e, chunk_sectors);
 
 	return (e->nr + per - 1) / per;
+}
+
+/*----------------------------------------------------------------*/
+/* Volumes */
+
+bool send_vol_partial(const struct send_vol *v)
+{
+	return v->received_from && (v->received_mark & SEND_MARK_PARTIAL);
+}
+
+bool send_vol_pristine(const struct send_vol *v)
+{
+	return v->received_from && !send_vol_partial(v) &&
+		v->received_mark == send_local_mark(&v->root, v->size_sectors);
+}
+
+void send_vol_ident(const uint8_t pool_uuid[16], const struct send_vol *v,
+		    struct send_ident *id)
+{
+	send_volume_uuid(pool_uuid, v->id, v->ctime, id->uuid);
+	id->txn = v->root.txn;
+	id->fingerprint = send_root_fingerprint(&v->root, v->size_sectors);
+	id->token = send_vol_pristine(v) ? v->received_from : send_ident_token(id);
+}
+
+/*----------------------------------------------------------------*/
+/* Plans */
+
+int send_plan_add(struct send_plan *p, uint64_t chunk, uint64_t nr, bool hole)
+{
+	struct send_extent *e = p->nr ? &p->ext[p->nr - 1] : NULL, *ne;
+	uint64_t before, after;
+
+	if (!nr)
+		return 0;
+	if (e && e->hole == hole && e->chunk + e->nr == chunk) {
+		before = send_extent_records(e, p->chunk_sectors);
+		e->nr += nr;
+		after = send_extent_records(e, p->chunk_sectors);
+		p->records += after - before;
+	} else {
+		if (p->nr == p->cap) {
+			p->cap = p->cap ? p->cap * 2 : 64;
+			ne = realloc(p->ext, p->cap * sizeof(*ne));
+			if (!ne)
+				return -ENOMEM;
+			p->ext = ne;
+		}
+		e = &p->ext[p->nr++];
+		e->chunk = chunk;
+		e->nr = nr;
+		e->hole = hole;
+		p->records += send_extent_records(e, p->chunk_sectors);
+	}
+	if (hole)
+		p->hole_chunks += nr;
+	else
+		p->data_chunks += nr;
+	return 0;
+}
+
+void send_plan_free(struct send_plan *p)
+{
+	free(p->ext);
+	p->ext = NULL;
+	p->nr = p->cap = 0;
+}
+
+int send_plan_locate(const struct send_plan *p, uint64_t seq, size_t *ext,
+		     uint64_t *chunk, uint64_t *data_chunks, uint64_t *hole_chunks)
+{
+	uint64_t first = 1, n, per, skip;
+	size_t i;
+
+	for (i = 0; i < p->nr; i++) {
+		n = send_extent_records(&p->ext[i], p->chunk_sectors);
+		if (seq < first + n)
+			break;
+		first += n;
+	}
+	if (i == p->nr)
+		return -ENOENT;
+	per = send_extent_record_chunks(&p->ext[i], p->chunk_sectors);
+	skip = (seq - first) * per;
+	*ext = i;
+	*chunk = p->ext[i].chunk + skip;
+	*data_chunks = *hole_chunks = 0;
+	for (; i < p->nr; i++, skip = 0) {
+		if (p->ext[i].hole)
+			*hole_chunks += p->ext[i].nr - skip;
+		else
+			*data_chunks += p->ext[i].nr - skip;
+	}
+	return 0;
 }
