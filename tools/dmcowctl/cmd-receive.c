@@ -90,49 +90,33 @@ static double since(const struct timespec *t0)
 }
 
 /*----------------------------------------------------------------
- * Hidden volumes.  Until the pool can hide a volume, the partial receive
- * of NAME is the volume ".partial-NAME", and it appears by a rename: the
- * three functions below are the only ones that know.
+ * Hidden volumes: the receive into NAME is the hidden volume NAME, which
+ * also keeps the name from being taken meanwhile.
  *--------------------------------------------------------------*/
-
-static int partial_name(const struct recv_job *job, char *buf, size_t len)
-{
-	if ((size_t)snprintf(buf, len, ".partial-%s", job->ref.name) >= len) {
-		dmcowctl_err("volume name '%s' is too long for a receive: at most %zu characters",
-			     job->ref.name, len - 1 - strlen(".partial-"));
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
 
 static struct cow_volume *find_partial(struct recv_job *job)
 {
-	char *name = job->scratch;
+	struct cow_volume *v = pool_find(job->pool, job->ref.name);
 
-	if (partial_name(job, name, sizeof(job->scratch)))
-		return NULL;
-	return pool_find(job->pool, name);
+	return v && (v->flags & COW_VOLUME_HIDDEN) ? v : NULL;
 }
 
 /* "create" or "snapshot" of the base: one message, the volume hidden. */
 static int create_hidden(struct recv_job *job)
 {
-	char *name = job->scratch;
-
-	if (partial_name(job, name, sizeof(job->scratch)))
-		return DMCOWCTL_EXIT_ERR;
 	if (!job->has_base)
 		return pool_message(job->pool, "creating the volume to receive into",
-				    "create %" PRIu64 " %s", job->id, name);
+				    "create %" PRIu64 " %s hidden", job->id, job->ref.name);
 	return pool_message(job->pool, "snapshotting the base to receive into",
-			    "snapshot %" PRIu64 " %" PRIu64 " %s", job->id, job->base_id, name);
+			    "snapshot %" PRIu64 " %" PRIu64 " %s hidden", job->id,
+			    job->base_id, job->ref.name);
 }
 
 /* The one transaction that makes the received volume appear as NAME. */
 static int publish(struct recv_job *job)
 {
 	return pool_message(job->pool, "making the received volume visible",
-			    "set_name %" PRIu64 " %s", job->id, job->ref.name);
+			    "set_visibility %" PRIu64 " visible %s", job->id, job->ref.name);
 }
 
 /*----------------------------------------------------------------*/
@@ -244,7 +228,7 @@ static __attribute__((noinline)) int find_base(struct recv_job *job, const uint8
 	size_t i;
 
 	for (i = 0; i < nr; i++) {
-		if (send_vol_partial(&vols[i]) || vols[i].name[0] == '.')
+		if (send_vol_partial(&vols[i]) || (vols[i].flags & COW_VOLUME_HIDDEN))
 			continue;
 		if (same_token(pool_uuid, &vols[i], h->base.token)) {
 			job->has_base = true;
@@ -536,8 +520,8 @@ static int finish(struct recv_job *job)
 		return r;
 	tmp_id = pool_next_id(job->pool);
 	r = pool_message(job->pool, "sharing the received volume's chunks",
-			 "snapshot %" PRIu64 " %" PRIu64 " .received-%" PRIu64, tmp_id, job->id,
-			 job->id);
+			 "snapshot %" PRIu64 " %" PRIu64 " .received-%" PRIu64 " throwaway",
+			 tmp_id, job->id, job->id);
 	if (!r)
 		r = pool_message(job->pool, "deleting the temporary snapshot",
 				 "delete %" PRIu64, tmp_id);
@@ -672,12 +656,12 @@ static int check_target(struct recv_job *job, struct cow_volume **partial)
 			     h->chunk_sectors / 2, job->pool->name, job->pool->chunk_sectors / 2);
 		return -EINVAL;
 	}
-	if (pool_find(job->pool, job->ref.name)) {
+	*partial = find_partial(job);
+	if (!*partial && pool_find(job->pool, job->ref.name)) {
 		dmcowctl_err("pool '%s' already has a volume '%s': choose another name",
 			     job->ref.pool, job->ref.name);
 		return -EEXIST;
 	}
-	*partial = find_partial(job);
 	if (*partial && !job->resume) {
 		dmcowctl_err("a partial receive into '%s' exists (volume %" PRIu64 "): continue it with --resume or remove it with --abort",
 			     job->ref.name, (*partial)->id);

@@ -206,7 +206,7 @@ static __attribute__((noinline)) int take_temp_snapshot(struct send_job *job)
 		suspended = true;
 	}
 	r = pool_message(job->pool, "taking a temporary snapshot to send",
-			 "snapshot %" PRIu64 " %" PRIu64 " %s", job->src_id, v->id,
+			 "snapshot %" PRIu64 " %" PRIu64 " %s throwaway", job->src_id, v->id,
 			 job->temp_name);
 	if (!r)
 		job->temp_made = true;
