@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dmcowctl receive POOL/NAME [-i FILE] [--resume | --abort] [--json]
+ * dmcowctl receive POOL/NAME [-i FILE] [--resume | --abort | --token] [--json]
  *
  * Rebuilds a volume from a send stream (send/send.h) read from stdin or
  * FILE.  A full stream makes a new volume; an incremental one a snapshot of
@@ -12,8 +12,9 @@
  * as records arrive (a flush commits the pool, then the next record number
  * goes into the volume's received_mark), so an interrupted receive leaves a
  * hidden partial volume that --resume continues: the sender restarts from
- * the resume token printed here (dmcowctl send -t TOKEN).  --abort deletes
- * the partial volume.
+ * the resume token printed here (dmcowctl send -t TOKEN), which --token
+ * prints again (after a crash or kill).  --abort deletes the partial
+ * volume.
  */
 #define _GNU_SOURCE
 #include "dmcowctl.h"
@@ -33,7 +34,7 @@
 
 #include <json-c/json.h>
 
-#define SYN "receive POOL/NAME [-i FILE] [--resume | --abort] [--json]"
+#define SYN "receive POOL/NAME [-i FILE] [--resume | --abort | --token] [--json]"
 
 /* Progress is made durable at least this often. */
 #define CHECKPOINT_BYTES (16ULL << 20)
@@ -42,7 +43,7 @@
 struct recv_job {
 	struct vol_ref ref;
 	const char *in_path;
-	bool resume, abort, json;
+	bool resume, abort, token, json;
 	int in_fd;
 	struct cow_pool *pool;
 	struct send_reader rd;
@@ -126,6 +127,7 @@ static const struct option recv_longopts[] = {
 	{ "input", required_argument, NULL, 'i' },
 	{ "resume", no_argument, NULL, 'r' },
 	{ "abort", no_argument, NULL, 'a' },
+	{ "token", no_argument, NULL, 't' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -136,7 +138,7 @@ static int parse_args(int argc, char **argv, struct recv_job *job)
 	int c;
 
 	args_begin();
-	while ((c = args_next(argc, argv, "i:rajh", recv_longopts, SYN)) != -1) {
+	while ((c = args_next(argc, argv, "i:rajth", recv_longopts, SYN)) != -1) {
 		switch (c) {
 		case 'i':
 			job->in_path = optarg;
@@ -150,6 +152,9 @@ static int parse_args(int argc, char **argv, struct recv_job *job)
 		case 'j':
 			job->json = true;
 			break;
+		case 't':
+			job->token = true;
+			break;
 		case 'h':
 			printf("usage: dmcowctl %s\n", SYN);
 			exit(0);
@@ -161,13 +166,13 @@ static int parse_args(int argc, char **argv, struct recv_job *job)
 		return usage_err(SYN, "receive takes 1 argument");
 	if (parse_vol_ref(ARG(argv, 0), &job->ref))
 		return DMCOWCTL_EXIT_USAGE;
-	if (job->resume && job->abort)
-		return usage_err(SYN, "--resume and --abort exclude each other");
-	if (job->abort && job->in_path)
-		return usage_err(SYN, "--abort reads no stream");
+	if (job->resume + job->abort + job->token > 1)
+		return usage_err(SYN, "--resume, --abort and --token exclude each other");
+	if ((job->abort || job->token) && job->in_path)
+		return usage_err(SYN, "--%s reads no stream", job->abort ? "abort" : "token");
 	if (job->in_path && !*job->in_path)
 		return usage_err(SYN, "-i needs a file name");
-	if (!job->abort && !job->in_path && isatty(STDIN_FILENO))
+	if (!job->abort && !job->token && !job->in_path && isatty(STDIN_FILENO))
 		return usage_err(SYN, "refusing to read a stream from a terminal: pipe one in or use -i FILE");
 	return 0;
 }
@@ -646,6 +651,60 @@ static int abort_partial(struct recv_job *job)
 	return 0;
 }
 
+/* --token: the resume token of a partial receive, from its record. */
+static int show_token(struct recv_job *job)
+{
+	struct cow_volume *w = find_partial(job);
+	struct send_vol *v = NULL;
+	struct send_md *md = NULL;
+	struct send_resume t = { 0 };
+	struct send_ident base;
+	struct live_hold hold;
+	char *tok = job->scratch;
+	int r;
+
+	if (!w) {
+		dmcowctl_err("pool '%s' has no partial receive into '%s'", job->ref.pool,
+			     job->ref.name);
+		return DMCOWCTL_EXIT_ERR;
+	}
+	v = calloc(2, sizeof(*v));
+	if (!v || live_hold(job->pool->name, &hold)) {
+		free(v);
+		return DMCOWCTL_EXIT_ERR;
+	}
+	r = send_md_open(hold.meta_path, hold.held, &md);
+	if (!r)
+		r = send_md_volume(md, w->id, &v[0]);
+	if (!r && !send_vol_partial(&v[0])) {
+		dmcowctl_err(v[0].received_from ?
+			     "the receive into '%s' is complete: 'dmcowctl receive --resume' with the same stream publishes it" :
+			     "hidden volume '%s' is not a receive", job->ref.name);
+		r = -EINVAL;
+	}
+	if (!r && v[0].origin_id != ~0ULL) {
+		/* Made from the base: the stream's base token is the base's. */
+		r = send_md_volume(md, v[0].origin_id, &v[1]);
+		if (r == -ENOENT)
+			dmcowctl_err("the base of the partial receive into '%s' was deleted: abort the receive",
+				     job->ref.name);
+		if (!r) {
+			send_vol_ident(send_md_pool_uuid(md), &v[1], &base);
+			t.base = base.token;
+		}
+	}
+	send_md_close(md);
+	live_release(&hold);
+	if (!r) {
+		t.target = v[0].received_from;
+		t.seq = send_partial_next(v[0].received_mark);
+		send_token_format(&t, tok);
+		printf("%s\n", tok);
+	}
+	free(v);
+	return r ? DMCOWCTL_EXIT_ERR : 0;
+}
+
 /* Refusals before anything is made. */
 static int check_target(struct recv_job *job, struct cow_volume **partial)
 {
@@ -748,7 +807,7 @@ int cmd_receive(int argc, char **argv)
 	if (r)
 		goto out;
 	catch_signals();
-	if (!job->abort) {
+	if (!job->abort && !job->token) {
 		r = open_stream(job);
 		if (r)
 			goto out;
@@ -756,7 +815,12 @@ int cmd_receive(int argc, char **argv)
 	r = pool_open(job->ref.pool, &job->pool);
 	if (r)
 		goto out;
-	r = job->abort ? abort_partial(job) : receive(job);
+	if (job->abort)
+		r = abort_partial(job);
+	else if (job->token)
+		r = show_token(job);
+	else
+		r = receive(job);
 out:
 	if (job->rd_open)
 		send_reader_close(&job->rd);

@@ -47,7 +47,7 @@ static const struct dmcowctl_command commands[] = {
 	  "Print the chunk ranges where two volumes differ.", cmd_delta },
 	{ "send", "POOL/SNAP [--from POOL/BASE] [-o FILE] [-t TOKEN] [--dry-run] [--json]",
 	  "Write a volume, or its changes since BASE, as a stream.", cmd_send },
-	{ "receive", "POOL/NAME [-i FILE] [--resume | --abort] [--json]",
+	{ "receive", "POOL/NAME [-i FILE] [--resume | --abort | --token] [--json]",
 	  "Make a volume from a send stream (atomically; resumable).", cmd_receive },
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
