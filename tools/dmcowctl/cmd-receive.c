@@ -484,6 +484,9 @@ static int apply_stream(struct recv_job *job)
 		if (r) {
 			progress_end();
 			dmcowctl_err("record %" PRIu64 ": %s", rec.seq, job->ap.err);
+			if (r == -ENOSPC)
+				dmcowctl_err("pool '%s' is out of data space: extend it ('dmcowctl pool extend'), then resume",
+					     job->pool->name);
 			return r;
 		}
 		job->applied++;
