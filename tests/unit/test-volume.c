@@ -534,3 +534,42 @@ COW_TEST(volume_counters_through_sharing_events)
 	CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 2, &info), -ENOENT);
 	tp_destroy(&tp);
 }
+
+/* set_received: kept across commits and reopen, not inherited, sets the feature. */
+COW_TEST(volume_set_received)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct cow_volume_info info;
+	struct test_pool tp;
+	struct cow_volume *v;
+	struct cow_block *b;
+
+	tp_create(&tp, 1024, 1000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "r"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	map_new(v, 5);
+	CHECK_OK(cow_pmd_set_received(tp.pmd, 1, 0x1122334455667788ULL, 1ULL << 63 | 7));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.received_from, 0x1122334455667788ULL);
+	CHECK_EQ(info.received_mark, 1ULL << 63 | 7);
+	/* The open handle's record follows: a later flush keeps the fields. */
+	map_new(v, 6);
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
+	CHECK_EQ(info.received_from, 0);
+	CHECK_EQ(info.received_mark, 0);
+	CHECK_EQ(cow_pmd_set_received(tp.pmd, 9, 1, 1), -ENOENT);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	tp_reopen(&tp, 256);
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.received_from, 0x1122334455667788ULL);
+	CHECK_EQ(info.received_mark, 1ULL << 63 | 7);
+	CHECK_EQ(info.mapped_chunks, 2);
+	CHECK_OK(cow_bm_read_lock(tp.bm, COW_SUPERBLOCK_LOCATION, NULL, &b));
+	CHECK(le64_to_cpu(((struct cow_disk_superblock *)cow_block_data(b))->compat_flags) &
+	      COW_FEATURE_COMPAT_RECEIVED);
+	cow_bm_unlock(tp.bm, b);
+	tp_destroy(&tp);
+}

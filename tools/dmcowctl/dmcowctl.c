@@ -45,6 +45,10 @@ static const struct dmcowctl_command commands[] = {
 	  "Salvage what can be read of damaged metadata into a new pool.", cmd_repair },
 	{ "delta", "POOL/A POOL/B | --metadata METADATA_DEV A B [--json]",
 	  "Print the chunk ranges where two volumes differ.", cmd_delta },
+	{ "send", "POOL/SNAP [--from POOL/BASE] [-o FILE] [-t TOKEN] [--dry-run] [--json]",
+	  "Write a volume, or its changes since BASE, as a stream.", cmd_send },
+	{ "receive", "POOL/NAME [-i FILE] [--resume | --abort | --token] [--json]",
+	  "Make a volume from a send stream (atomically; resumable).", cmd_receive },
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
 };

@@ -633,6 +633,9 @@ static int msg_execute(struct cow_pool *pool, const struct cow_msg *msg)
 		return cow_pmd_set_size(pmd, msg->id, msg->sectors);
 	case COW_MSG_SET_VISIBILITY:
 		return cow_pmd_set_visibility(pmd, msg->id, msg->flags, msg->name);
+	case COW_MSG_SET_RECEIVED:
+		return cow_pmd_set_received(pmd, msg->id, msg->received_from,
+					    msg->received_mark);
 	case COW_MSG_VOLUMES:
 		break;
 	}

@@ -164,6 +164,8 @@ static const struct cow_msg_desc messages[] = {
 	  .min_args = 3, .max_args = 3 },
 	{ .name = "set_visibility", .type = COW_MSG_SET_VISIBILITY,
 	  .min_args = 3, .max_args = 4 },
+	{ .name = "set_received", .type = COW_MSG_SET_RECEIVED,
+	  .min_args = 4, .max_args = 4 },
 	{ .name = "volumes", .type = COW_MSG_VOLUMES,
 	  .min_args = 1, .max_args = 1, .read_only = true },
 };
@@ -316,7 +318,7 @@ int cow_parse_msg_args(const struct cow_msg_desc *desc, unsigned int argc,
 		       int (*check_origin)(void *context, u64 origin_id),
 		       void *context)
 {
-	unsigned long long sectors;
+	unsigned long long sectors, from, mark;
 	int r;
 
 	memset(msg, 0, sizeof(*msg));
@@ -354,6 +356,19 @@ int cow_parse_msg_args(const struct cow_msg_desc *desc, unsigned int argc,
 			return -EINVAL;
 		}
 		msg->sectors = sectors;
+		return 0;
+	case COW_MSG_SET_RECEIVED:
+		/* set_received <id> <from> <mark>: dmcowctl receive's fields */
+		r = parse_id(argv[1], &msg->id);
+		if (r)
+			return r;
+		if (kstrtoull(argv[2], 0, &from) || kstrtoull(argv[3], 0, &mark)) {
+			cow_err("set_received: '%s' and '%s' must be numbers",
+				argv[2], argv[3]);
+			return -EINVAL;
+		}
+		msg->received_from = from;
+		msg->received_mark = mark;
 		return 0;
 	case COW_MSG_RESERVE_METADATA_SNAP:
 	case COW_MSG_RELEASE_METADATA_SNAP:

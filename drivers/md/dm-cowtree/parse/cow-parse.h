@@ -78,6 +78,7 @@ enum cow_msg_type {
 	COW_MSG_SET_NAME,
 	COW_MSG_SET_SIZE,
 	COW_MSG_SET_VISIBILITY,
+	COW_MSG_SET_RECEIVED,
 	COW_MSG_VOLUMES,
 };
 
@@ -104,6 +105,7 @@ struct cow_msg {
 	u64 snap_id;		/* rollback */
 	u64 sectors;		/* set_size */
 	u64 old_txn, new_txn;	/* set_transaction_id */
+	u64 received_from, received_mark;	/* set_received */
 	/* create, set_name; set_visibility's new name (NULL: unchanged) */
 	const char *name;
 	u32 flags;		/* COW_VOL_F_VISIBILITY bits: create, set_visibility */
