@@ -44,6 +44,17 @@ static const struct dmcowctl_command commands[] = {
 	  "Salvage what can be read of damaged metadata into a new pool.", cmd_repair },
 	{ "delta", "POOL/A POOL/B | --metadata METADATA_DEV A B [--json]",
 	  "Print the chunk ranges where two volumes differ.", cmd_delta },
+	/* File-level commands (fs/) */
+	{ "mount", "POOL/SNAP DIR [--rw]",
+	  "Mount a snapshot's filesystem through a hidden throwaway snapshot.", cmd_mount },
+	{ "umount", "DIR", "Unmount a view made by 'mount' and delete its throwaway.",
+	  cmd_umount },
+	{ "du", "POOL/NAME [PATH...] [--json] [--with]",
+	  "Space per file: allocated, shared with other volumes, exclusive.", cmd_du },
+	{ "cowlinks", "POOL/A POOL/B [PATH] [--json]",
+	  "Per file: blocks shared, diverged or rewritten between two volumes.", cmd_cowlinks },
+	{ "diff", "POOL/A POOL/B [PATH] [--json]",
+	  "Files added, removed, modified, renamed between two volumes.", cmd_diff },
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
 };
