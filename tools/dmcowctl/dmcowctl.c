@@ -55,6 +55,9 @@ static const struct dmcowctl_command commands[] = {
 	  "Per file: blocks shared, diverged or rewritten between two volumes.", cmd_cowlinks },
 	{ "diff", "POOL/A POOL/B [PATH] [--json]",
 	  "Files added, removed, modified, renamed between two volumes.", cmd_diff },
+	{ "restore-files", "POOL/SNAP:PATH DEST [-n] [--delete]",
+	  "Restore a snapshot's files into a mounted volume, writing only what differs.",
+	  cmd_restore_files },
 	{ "help", "[COMMAND]", "Show the commands or one command's usage.", cmd_help },
 	{ "version", "", "Print the version of dmcowctl.", cmd_version },
 };

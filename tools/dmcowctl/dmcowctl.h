@@ -39,6 +39,7 @@ int cmd_umount(int argc, char **argv);
 int cmd_du(int argc, char **argv);
 int cmd_cowlinks(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_restore_files(int argc, char **argv);
 
 /*----------------------------------------------------------------
  * An active pool and its volumes (pool.c)

@@ -85,6 +85,13 @@ int view_open(const char *pool, const char *name, const char *dir,
 int view_close(struct fs_view *v);
 /* dmcowctl umount DIR: a view mounted by 'dmcowctl mount', or its leftovers. */
 int view_umount_dir(const char *dir);
+/*
+ * The volume of @pool whose mounted filesystem holds @path (which need not
+ * exist yet, its directory must; @want_dir: it must be or become a
+ * directory).  Prints why not and returns non-zero if there is none.
+ */
+int view_dest_volume(const char *pool, const char *path, bool want_dir,
+		     uint64_t *vol_id);
 
 /*----------------------------------------------------------------
  * Pool mappings under a held metadata root (pmap.c)

@@ -640,3 +640,69 @@ int view_umount_dir(const char *dir)
 	free(real);
 	return r;
 }
+
+/*----------------------------------------------------------------*/
+/* Destinations of restore-files */
+
+static int dest_stat(const char *path, bool want_dir, struct stat *st)
+{
+	char *dir, *slash;
+	int r;
+
+	if (!lstat(path, st)) {
+		if (want_dir && !S_ISDIR(st->st_mode)) {
+			dmcowctl_err("'%s' exists and is not a directory", path);
+			return -ENOTDIR;
+		}
+		if (!want_dir && S_ISDIR(st->st_mode)) {
+			dmcowctl_err("'%s' is a directory: give the path the file is restored to",
+				     path);
+			return -EISDIR;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		dmcowctl_err("cannot use '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	r = stat(slash ? dir : ".", st) ? -errno : S_ISDIR(st->st_mode) ? 0 : -ENOTDIR;
+	if (r)
+		dmcowctl_err("the directory of '%s' does not exist", path);
+	free(dir);
+	return r;
+}
+
+int view_dest_volume(const char *pool, const char *path, bool want_dir,
+		     uint64_t *vol_id)
+{
+	char found[POOL_NAME_LEN];
+	struct cow_volume *v;
+	struct cow_pool *p;
+	struct stat st;
+	int r;
+
+	if (dest_stat(path, want_dir, &st))
+		return DMCOWCTL_EXIT_ERR;
+	if (device_volume(st.st_dev, found, sizeof(found), vol_id) || strcmp(found, pool)) {
+		dmcowctl_err("'%s' is not on a mounted volume of pool '%s': restore into a volume of the snapshot's pool",
+			     path, pool);
+		return DMCOWCTL_EXIT_ERR;
+	}
+	r = pool_open(pool, &p);
+	if (r)
+		return r;
+	v = pool_find_id(p, *vol_id);
+	if (!v || is_view_volume(v)) {
+		dmcowctl_err("'%s' is in a view made by dmcowctl, not on a volume of pool '%s'",
+			     path, pool);
+		r = DMCOWCTL_EXIT_ERR;
+	}
+	pool_close(p);
+	return r;
+}
