@@ -66,18 +66,21 @@ nr_volumes() {
 # tree_state DIR: one line per path below DIR with type, mode, owner, size,
 # link count, mtime, ctime, content checksum or link target, and xattrs
 # (ACLs included), sorted; plus the hard-link sets (paths sharing an inode).
+# TS_NO_CTIME=1 leaves the ctime out (a restored file cannot have it).
 tree_state() {
 	(
 		cd $1
+		ct=' %Z'
+		[ "${TS_NO_CTIME:-0}" = 0 ] || ct=
 		find . ! -path . | sort | while read -r p; do
 			if [ -L "$p" ]; then
-				echo "$p L $(stat -c '%a %u:%g %Z' "$p") -> $(readlink "$p")"
+				echo "$p L $(stat -c "%a %u:%g$ct" "$p") -> $(readlink "$p")"
 			elif [ -f "$p" ]; then
-				echo "$p F $(stat -c '%a %u:%g %s %h %Y %Z' "$p") $(md5sum < "$p" | cut -d' ' -f1)"
+				echo "$p F $(stat -c "%a %u:%g %s %h %Y$ct" "$p") $(md5sum < "$p" | cut -d' ' -f1)"
 			elif [ -d "$p" ]; then
-				echo "$p D $(stat -c '%a %u:%g %Y %Z' "$p")"
+				echo "$p D $(stat -c "%a %u:%g %Y$ct" "$p")"
 			else
-				echo "$p S $(stat -c '%F %a %u:%g %t:%T %Y %Z' "$p")"
+				echo "$p S $(stat -c "%F %a %u:%g %t:%T %Y$ct" "$p")"
 			fi
 			getfattr -h -d -m - -e hex "$p" 2>/dev/null | grep = | sed "s|^|$p X |" || true
 		done

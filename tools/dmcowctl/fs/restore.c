@@ -43,8 +43,16 @@ struct linked {
 	char *dest;		/* relative to the destination root */
 };
 
+/* A name of a hard-linked source file (restore_run's first pass). */
+struct hl_name {
+	uint64_t ino;
+	char *rel;
+};
+
 struct rs {
 	const struct restore_opts *o;
+	struct hl_name *names;	/* sorted by inode */
+	size_t nr_names, cap_names;
 	struct fs_view *v;	/* the snapshot */
 	int dest_fd;		/* DEST (a directory when PATH is one) */
 	char *src_root;		/* PATH, normalised */
@@ -190,8 +198,9 @@ static int copy_all(struct rs *s, int in, int out, uint64_t size)
 	return 0;
 }
 
-/* Writes the blocks of [off, off + len) whose bytes differ. */
-static int write_differing(struct rs *s, int in, int out, uint64_t off, uint64_t len)
+/* Counts, and unless -n writes, the blocks of [off, off + len) that differ. */
+static int write_differing(struct rs *s, int in, int out, uint64_t off, uint64_t len,
+			   uint64_t *differ)
 {
 	ssize_t na, nb;
 	size_t want;
@@ -204,10 +213,13 @@ static int write_differing(struct rs *s, int in, int out, uint64_t off, uint64_t
 		if (na < 0 || nb < 0)
 			return -errno;
 		if (na != nb || memcmp(s->buf, s->buf2, (size_t)na)) {
-			r = write_range(s, in, out, off, want);
-			if (r)
-				return r;
-			s->st.ranges_written++;
+			*differ += want;
+			if (!s->o->dry_run) {
+				r = write_range(s, in, out, off, want);
+				if (r)
+					return r;
+				s->st.ranges_written++;
+			}
 		}
 		off += want;
 		len -= want;
@@ -221,12 +233,12 @@ static int write_differing(struct rs *s, int in, int out, uint64_t off, uint64_t
  * differ are written.
  */
 static noinline int update_ranges(struct rs *s, int in, int out, uint64_t size,
-			 uint64_t *changed)
+				  uint64_t *differ, bool *resized)
 {
 	struct fx_list xa = { 0 }, xb = { 0 };
 	struct fcmp_result res = { 0 };
 	struct fcmp_side sa, sb;
-	uint64_t before = s->st.bytes_written, end;
+	uint64_t end;
 	struct stat st;
 	size_t i;
 	int r;
@@ -245,18 +257,13 @@ static noinline int update_ranges(struct rs *s, int in, int out, uint64_t size,
 		end = res.r[i].offset + res.r[i].length;
 		if (end > size)
 			end = size;
-		if (s->o->dry_run)
-			*changed += end - res.r[i].offset;
-		else
-			r = write_differing(s, in, out, res.r[i].offset, end - res.r[i].offset);
+		r = write_differing(s, in, out, res.r[i].offset, end - res.r[i].offset, differ);
 	}
 	if (!r && !fstat(out, &st) && (uint64_t)st.st_size != size) {
+		*resized = true;
 		if (!s->o->dry_run && ftruncate(out, (off_t)size))
 			r = -errno;
-		(*changed)++;
 	}
-	if (!s->o->dry_run)
-		*changed += s->st.bytes_written - before;
 out:
 	fcmp_free(&res);
 	fx_free(&xa);
@@ -374,7 +381,8 @@ static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 			const char *rel, const struct stat *st, bool exists,
 			const struct stat *dst_st)
 {
-	uint64_t changed = 0;
+	uint64_t differ = 0;
+	bool resized = false, changed = false;
 	char more[64];
 	int in, out = -1, r = 0;
 
@@ -384,9 +392,11 @@ static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 	if (exists)
 		out = open(dst, (s->o->dry_run ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC);
 	if (out >= 0 && s->same_pool_origin && same_object(in, out, st, dst_st)) {
-		r = update_ranges(s, in, out, (uint64_t)st->st_size, &changed);
+		r = update_ranges(s, in, out, (uint64_t)st->st_size, &differ, &resized);
+		changed = differ || resized;
 		if (!r && changed) {
-			snprintf(more, sizeof(more), "(%" PRIu64 " bytes differ)", changed);
+			snprintf(more, sizeof(more), "(%" PRIu64 " bytes differ%s)", differ,
+				 resized ? ", new size" : "");
 			act(s, "update", rel, more);
 			s->st.updated++;
 		}
@@ -395,6 +405,7 @@ static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 	if (out >= 0)
 		close(out);
 	out = -1;
+	changed = true;
 	act(s, exists ? "replace" : "create", rel, NULL);
 	s->st.created++;
 	if (s->o->dry_run)
@@ -411,11 +422,14 @@ static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 	}
 	r = copy_all(s, in, out, (uint64_t)st->st_size);
 meta:
-	if (!r && !s->o->dry_run && (changed || !exists || meta_differs(src, dst, st, dst_st))) {
-		if (exists && !changed && out >= 0)
+	if (!r && (changed || !exists || meta_differs(src, dst, st, dst_st))) {
+		if (exists && !changed) {
 			act(s, "meta", rel, NULL);
-		r = copy_meta(s, src, dst, st);
-		if (!r)
+			s->st.updated++;
+		}
+		if (!s->o->dry_run)
+			r = copy_meta(s, src, dst, st);
+		if (!r && !s->o->dry_run)
 			r = copy_times(dst, st);
 	}
 out:
@@ -455,11 +469,14 @@ static noinline int restore_special(struct rs *s, const char *src, const char *d
 		    (S_ISLNK(st->st_mode) ? symlink(t, dst) : mknod(dst, st->st_mode, st->st_rdev)))
 			r = -errno;
 	}
-	if (!r && !s->o->dry_run && (!same || meta_differs(src, dst, st, dst_st))) {
-		if (same)
+	if (!r && (!same || meta_differs(src, dst, st, dst_st))) {
+		if (same) {
 			act(s, "meta", rel, NULL);
-		r = copy_meta(s, src, dst, st);
-		if (!r)
+			s->st.updated++;
+		}
+		if (!s->o->dry_run)
+			r = copy_meta(s, src, dst, st);
+		if (!r && !s->o->dry_run)
 			r = copy_times(dst, st);
 	}
 	free(t);
@@ -543,10 +560,13 @@ static noinline int restore_dir(struct rs *s, const struct paths *p, const struc
 		if (!s->o->dry_run && mkdir(p->dst, 0700))
 			return -errno;
 	}
-	if (!s->o->dry_run && (!exists || meta_differs(p->src, p->dst, st, dst_st))) {
-		if (exists)
+	if (!exists || meta_differs(p->src, p->dst, st, dst_st)) {
+		if (exists) {
 			act(s, "meta", p->rel, NULL);
-		r = copy_meta(s, p->src, p->dst, st);
+			s->st.updated++;
+		}
+		if (!s->o->dry_run)
+			r = copy_meta(s, p->src, p->dst, st);
 	}
 	if (!r && exists && s->o->delete)
 		r = delete_extra(s, p->src, p->dst, p->rel);
@@ -571,6 +591,77 @@ static noinline int restore_link(struct rs *s, const struct paths *p, const char
 out:
 	free(abs);
 	return r;
+}
+
+/* Source and destination paths of a path relative to PATH. */
+static int rel_paths(struct rs *s, const char *rel, struct paths *p)
+{
+	p->rel = rel;
+	if (asprintf(&p->src, "%s%s%s", s->v->dir, strcmp(s->src_root, "/") ? s->src_root : "",
+		     rel) < 0)
+		return -ENOMEM;
+	if (asprintf(&p->dst, "%s%s", s->o->dest, rel) < 0) {
+		free(p->src);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool same_object_paths(const struct paths *p, struct stat *sst, struct stat *dst)
+{
+	int in = open(p->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int out = open(p->dst, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool same = in >= 0 && out >= 0 && !fstat(in, sst) && !fstat(out, dst) &&
+		    S_ISREG(dst->st_mode) && same_object(in, out, sst, dst);
+
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return same;
+}
+
+/*
+ * The first name met of a hard-linked file: if another of its names is
+ * the same object in DEST, that one is restored (in place) first and the
+ * others are linked to it, so DEST's inode and its links outside the
+ * subtree are kept.  Returns the anchor's relative path, or NULL to
+ * restore at the current name.
+ */
+static const char *restore_anchor(struct rs *s, uint64_t ino, const char *cur)
+{
+	struct stat *st = calloc(2, sizeof(*st));
+	struct paths p = { 0 };
+	size_t i;
+	int r;
+
+	if (!s->same_pool_origin || !st)
+		goto none;
+	for (i = 0; i < s->nr_names; i++) {
+		if (s->names[i].ino != ino)
+			continue;
+		if (rel_paths(s, s->names[i].rel, &p))
+			goto none;
+		if (!same_object_paths(&p, &st[0], &st[1])) {
+			free(p.src);
+			free(p.dst);
+			continue;
+		}
+		if (strcmp(s->names[i].rel, cur)) {
+			r = restore_file(s, p.src, p.dst, p.rel, &st[0], true, &st[1]);
+			if (!r)
+				r = remember_link(s, ino, p.rel);
+		} else {
+			r = -EEXIST;	/* the current name is the anchor */
+		}
+		free(p.src);
+		free(p.dst);
+		free(st);
+		return r ? NULL : linked_target(s, ino);
+	}
+none:
+	free(st);
+	return NULL;
 }
 
 static int restore_pre(void *ctx, const struct walk_entry *e)
@@ -599,7 +690,8 @@ static int restore_pre(void *ctx, const struct walk_entry *e)
 	if (S_ISDIR(st->st_mode)) {
 		r = restore_dir(s, &p, st, exists, &dst_st);
 	} else if (S_ISREG(st->st_mode) && st->st_nlink > 1 &&
-		   (target = linked_target(s, st->st_ino))) {
+		   ((target = linked_target(s, st->st_ino)) ||
+		    (target = restore_anchor(s, st->st_ino, p.rel)))) {
 		r = restore_link(s, &p, target, exists, &dst_st);
 	} else if (S_ISREG(st->st_mode)) {
 		r = restore_file(s, p.src, p.dst, p.rel, st, exists, &dst_st);
@@ -642,6 +734,33 @@ static int restore_post(void *ctx, const struct walk_entry *e)
 
 /*----------------------------------------------------------------*/
 
+static int names_pre(void *ctx, const struct walk_entry *e)
+{
+	struct rs *s = ctx;
+	struct hl_name *n;
+	struct paths p;
+
+	if (!S_ISREG(e->st->st_mode) || e->st->st_nlink < 2)
+		return 0;
+	if (s->nr_names == s->cap_names) {
+		s->cap_names = s->cap_names ? 2 * s->cap_names : 64;
+		n = realloc(s->names, s->cap_names * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		s->names = n;
+	}
+	if (make_paths(s, e, &p))
+		return -ENOMEM;
+	s->names[s->nr_names].ino = e->st->st_ino;
+	s->names[s->nr_names].rel = strdup(p.rel);
+	free(p.src);
+	free(p.dst);
+	if (!s->names[s->nr_names].rel)
+		return -ENOMEM;
+	s->nr_names++;
+	return 0;
+}
+
 static int load_maps(struct rs *s, uint64_t dest_id)
 {
 	struct pmap_record *rec = calloc(2, sizeof(*rec));
@@ -678,6 +797,31 @@ static void print_stats(const struct rs *s)
 	       s->st.deleted, s->st.unchanged, s->st.bytes_written, s->st.ranges_written);
 }
 
+/* DEST's filesystem synced: its FIEMAP and chunk mappings agree. */
+static int sync_dest(const char *dest)
+{
+	char *dir = strdup(dest), *slash;
+	int fd, r = 0;
+
+	if (!dir)
+		return -ENOMEM;
+	fd = open(dest, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		slash = strrchr(dir, '/');
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		fd = open(dir, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0 || syncfs(fd))
+		r = -errno;
+	if (r)
+		dmcowctl_err("cannot sync the filesystem of %s: %s", dest, strerror(-r));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
 int restore_run(const struct restore_opts *o)
 {
 	struct rs *s = calloc(1, sizeof(*s));
@@ -703,11 +847,13 @@ int restore_run(const struct restore_opts *o)
 	r = fstat(fd, &st) ? -errno : 0;
 	close(fd);
 	if (r || view_dest_volume(o->pool, o->dest, S_ISDIR(st.st_mode), &dest_id) ||
-	    load_maps(s, dest_id)) {
+	    sync_dest(o->dest) || load_maps(s, dest_id)) {
 		r = DMCOWCTL_EXIT_ERR;
 		goto out;
 	}
-	r = view_walk(s->v, s->src_root, restore_pre, restore_post, s);
+	r = view_walk(s->v, s->src_root, names_pre, NULL, s);
+	if (!r)
+		r = view_walk(s->v, s->src_root, restore_pre, restore_post, s);
 	if (!r && !o->dry_run) {
 		fd = open(o->dest, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
@@ -721,6 +867,9 @@ int restore_run(const struct restore_opts *o)
 out:
 	for (size_t i = 0; i < s->nr_links; i++)
 		free(s->links[i].dest);
+	for (size_t i = 0; i < s->nr_names; i++)
+		free(s->names[i].rel);
+	free(s->names);
 	free(s->links);
 	free(s->src_root);
 	free(s->buf);
