@@ -70,13 +70,29 @@ struct cow_bm_ops {
 	void (*set_read_only)(struct cow_block_manager *bm, bool ro);
 };
 
+/*
+ * Seed of the block checksums of a pool formatted before the pool uuid was
+ * part of them (no COW_FEATURE_INCOMPAT_UUID_CSUM), and of every block
+ * manager until the pool's superblock has been read.
+ */
+#define COW_CSUM_SEED_LEGACY (~(u32)0)
+
 struct cow_block_manager {
 	const struct cow_bm_ops *ops;
+	/*
+	 * Seeds the checksum of every block but the superblock (which seeds
+	 * its own from the uuid it holds): derived from the pool uuid, so a
+	 * block left on the device by another pool never validates.  Set by
+	 * the core when it formats or opens a pool (cow_bm_set_csum_seed()).
+	 */
+	u32 csum_seed;
 };
 
 struct cow_block {
 	cow_block_t location;
 	void *data;
+	/* The block manager's csum_seed, set before a validator runs. */
+	u32 csum_seed;
 };
 
 static inline cow_block_t cow_block_location(struct cow_block *b)
@@ -176,6 +192,12 @@ static inline void cow_bm_prefetch(struct cow_block_manager *bm, cow_block_t b)
 static inline void cow_bm_invalidate(struct cow_block_manager *bm)
 {
 	bm->ops->invalidate(bm);
+}
+
+/* Checksums of blocks validated or written from now on use @seed. */
+static inline void cow_bm_set_csum_seed(struct cow_block_manager *bm, u32 seed)
+{
+	bm->csum_seed = seed;
 }
 
 static inline bool cow_bm_is_read_only(struct cow_block_manager *bm)

@@ -513,6 +513,7 @@ static int read_sb(struct checker *c)
 	}
 	memcpy(&c->sb, cow_block_data(b), sizeof(c->sb));
 	cow_bm_unlock(c->bm, b);
+	cow_bm_set_csum_seed(c->bm, cow_sb_csum_seed(&c->sb));
 	if (le64_to_cpu(c->sb.magic) != COW_SB_MAGIC ||
 	    le64_to_cpu(c->sb.nr_metadata_blocks) > cow_bm_nr_blocks(c->bm) ||
 	    le64_to_cpu(c->sb.nr_metadata_blocks) < COW_MIN_METADATA_BLOCKS ||

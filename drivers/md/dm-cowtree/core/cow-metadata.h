@@ -39,10 +39,16 @@ int cow_pmd_is_unformatted(struct cow_block_manager *bm, bool *result);
 
 /*
  * Write a new, empty pool to @bm (which must be writable) and commit it.
- * @nr_data_chunks is the data device size in chunks.
+ * @nr_data_chunks is the data device size in chunks.  The pool gets a
+ * random uuid, which seeds every block checksum (INCOMPAT_UUID_CSUM);
+ * @bm's checksum seed is set to it.
  */
 int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 		   u64 nr_data_chunks);
+
+/* As cow_pmd_format(), with the 16-byte @uuid (a restored pool keeps its own). */
+int cow_pmd_format_uuid(struct cow_block_manager *bm, u32 chunk_sectors,
+			u64 nr_data_chunks, const u8 *uuid);
 
 struct cow_pmd_open_args {
 	u32 chunk_sectors;	/* 0: accept what the superblock says */
