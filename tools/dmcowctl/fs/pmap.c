@@ -34,9 +34,11 @@ struct pmap {
 
 int pmap_open(const char *pool, struct pmap **pmp)
 {
+	struct cow_disk_superblock *sb;
 	struct cow_disk_held *d;
 	struct cow_block *b;
 	struct pmap *pm;
+	bool csum_ok;
 	int r;
 
 	*pmp = NULL;
@@ -49,6 +51,14 @@ int pmap_open(const char *pool, struct pmap **pmp)
 	r = mdev_open_ro(pm->hold.meta_path, true, &pm->bm);
 	if (r)
 		goto fail_release;
+	/* The superblock gives the checksum seed of the other blocks. */
+	sb = malloc(sizeof(*sb));
+	r = sb ? mdev_read_sb(pm->bm, sb, &csum_ok) : -ENOMEM;
+	free(sb);
+	if (r) {
+		dmcowctl_err("cannot read the superblock of pool '%s': %s", pool, strerror(-r));
+		goto fail_close;
+	}
 	r = cow_bm_read_lock(pm->bm, pm->hold.held, &cow_held_validator, &b);
 	if (r) {
 		dmcowctl_err("cannot read the held metadata root of pool '%s': %s",
