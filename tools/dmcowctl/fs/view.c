@@ -353,17 +353,20 @@ static int root_handle_type(int root_fd)
 	return type;
 }
 
-/* The user's own mount of an active volume, if it has one. */
+/*
+ * The user's own mount of an active volume: 0 if used, -ENOENT if it has
+ * none, an exit status if it cannot be used.
+ */
 static int use_live_mount(struct fs_view *v, struct cow_volume *vol)
 {
 	char found[64];
 	char *mnt;
 
 	if (!vol->nr_devs)
-		return 1;
+		return -ENOENT;
 	mnt = devno_mount_point(vol->major, vol->minor);
 	if (!mnt)
-		return 1;
+		return -ENOENT;
 	snprintf(v->dir, sizeof(v->dir), "%s", mnt);
 	free(mnt);
 	snprintf(v->dev, sizeof(v->dev), "/dev/mapper/%s", vol->dev);
@@ -477,7 +480,7 @@ int view_open(const char *pool, const char *name, const char *dir,
 	}
 	if (flags & VIEW_USE_LIVE) {
 		r = use_live_mount(v, vol);
-		if (r <= 0)
+		if (r != -ENOENT)
 			goto opened;
 	}
 	r = dir ? check_dir(dir, v->dir, sizeof(v->dir)) : make_temp_dir(v);

@@ -49,12 +49,13 @@ int view_fd_path(const struct fs_view *v, int fd, char *norm, size_t len)
 		return -ENOMEM;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, buf, PATH_MAX - 1);
+	if (n >= 0)
+		buf[n] = '\0';
 	if (n < 0 || (size_t)n < dl || strncmp(buf, v->dir, dl) ||
 	    (buf[dl] && buf[dl] != '/')) {
 		free(buf);
 		return -EXDEV;
 	}
-	buf[n] = '\0';
 	snprintf(norm, len, "%s", buf[dl] ? buf + dl : "/");
 	free(buf);
 	return 0;
