@@ -58,9 +58,9 @@ vol_counter() {
 		tr ',' '\n' | sed -n "s/^\"*$3\"*:\([0-9]*\)$/\1/p"
 }
 
-# nr_volumes POOL: volumes and snapshots of POOL that .list. shows (views included).
+# nr_volumes POOL: volumes and snapshots of POOL, hidden ones (views) too.
 nr_volumes() {
-	dmcowctl list $1 -o id | tail -n +3 | grep -c '[0-9]' || true
+	dmcowctl list $1 --all -o id | tail -n +3 | grep -c '[0-9]' || true
 }
 
 # tree_state DIR: one line per path below DIR with type, mode, owner, size,

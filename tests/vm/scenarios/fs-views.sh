@@ -23,7 +23,7 @@ run_ok /tmp/o dmcowctl pool create p /dev/ram0 /dev/ram1
 snapshot_nolockfs() {
 	local id origin
 	origin=$(vol_counter $1 $2 id)
-	id=$(($(dmcowctl list $1 -o id | tail -n +3 | tr -dc '0-9\n' | sort -n | tail -1) + 1))
+	id=$(($(dmcowctl list $1 --all -o id | tail -n +3 | tr -dc '0-9\n' | sort -n | tail -1) + 1))
 	dmsetup suspend --nolockfs $1-$2 || die "suspend --nolockfs $1-$2"
 	dmsetup message $1 0 "snapshot $id $origin $3" || { dmsetup resume $1-$2; die "snapshot message"; }
 	dmsetup resume $1-$2 || die "resume $1-$2"
@@ -62,6 +62,10 @@ check_view() {
 		grep -Eq "$pat" /tmp/dmesg || { cat /tmp/dmesg; die "$fs: no recovery on the view"; }
 	fi
 	grep /mnt/v /proc/mounts | grep -q " $fs ro[ ,]" || die "view not mounted read-only as $fs"
+	view=$(sed -n 's/.* through view volume \([0-9]*\)$/\1/p' /tmp/o)
+	! dmcowctl list p -o id | grep -q "^[|\` -]*$view\$" || die "the view is listed without --all"
+	dmcowctl list p --all -o name,id,flags | grep -q "^[|\` -]*\.view-$view  *$view  *throwaway\$" ||
+		die "list --all does not show the view as throwaway: $(dmcowctl list p --all -o name,id,flags)"
 	expect_fail touch /mnt/v/x
 
 	log "$fs: the view holds a state that existed"

@@ -21,8 +21,6 @@
 #include "cow-metadata.h"
 #include "fs.h"
 
-#define VIEW_PREFIX ".view-"	/* names of throwaway views (view.c) */
-
 struct pmap {
 	struct live_hold hold;
 	struct cow_block_manager *bm;
@@ -115,7 +113,7 @@ static void record_from_disk(const struct cow_disk_volume *d, struct pmap_record
 	rec->account_cursor = le64_to_cpu(d->account_cursor);
 	if (rec->id >= COW_DELETING_ID_BASE || (le32_to_cpu(d->flags) & COW_VOL_F_DELETING))
 		rec->flags |= PMAP_F_DELETING;
-	if (!strncmp(rec->name, VIEW_PREFIX, strlen(VIEW_PREFIX)))
+	if (le32_to_cpu(d->flags) & COW_VOL_F_THROWAWAY)
 		rec->flags |= PMAP_F_VIEW;
 }
 

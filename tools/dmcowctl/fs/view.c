@@ -7,7 +7,8 @@
  * volume, so the view shows a recovered, consistent filesystem while the
  * volume stays bit for bit what it was.  The throwaway is deleted when the
  * view goes away; one left behind by a crash is deleted by the kernel when
- * the pool is next activated.
+ * the pool is next activated (it is a THROWAWAY volume, hidden from 'list'
+ * without --all).
  *
  * A record /run/dmcowctl/views/POOL.ID names the directory of each view, so
  * that 'umount DIR' also cleans up after a plain umount(8) of the view.
@@ -36,7 +37,7 @@
 
 #define RUN_DIR "/run/dmcowctl"
 #define RECORD_DIR RUN_DIR "/views"
-/* Names of throwaway views (also recognised by pmap.c). */
+/* Names of the views' throwaway snapshots. */
 #define VIEW_PREFIX ".view-"
 
 const char *fs_type_name(enum fs_type t)
@@ -51,9 +52,10 @@ const char *fs_type_name(enum fs_type t)
 	}
 }
 
+/* Our views are throwaway volumes (a receive in progress is only hidden). */
 static bool is_view_volume(const struct cow_volume *v)
 {
-	return !strncmp(v->name, VIEW_PREFIX, strlen(VIEW_PREFIX));
+	return v->flags & COW_VOLUME_THROWAWAY;
 }
 
 /*----------------------------------------------------------------*/
@@ -90,7 +92,7 @@ static noinline int make_throwaway(struct cow_pool *p, struct cow_volume *origin
 		suspended = true;
 	}
 	r = pool_message(p, "creating the view's snapshot",
-			 "snapshot %" PRIu64 " %" PRIu64 " %s", id, origin->id, name);
+			 "snapshot %" PRIu64 " %" PRIu64 " %s throwaway", id, origin->id, name);
 	if (suspended) {
 		rr = dmc_resume(origin->dev);
 		if (rr)
