@@ -63,30 +63,38 @@ nr_volumes() {
 	dmcowctl list $1 --all -o id | tail -n +3 | grep -c '[0-9]' || true
 }
 
-# tree_state DIR: one line per path below DIR with type, mode, owner, size,
-# link count, mtime, ctime, content checksum or link target, and xattrs
-# (ACLs included), sorted; plus the hard-link sets (paths sharing an inode).
-# TS_NO_CTIME=1 leaves the ctime out (a restored file cannot have it).
+# tree_state DIR: one line per path below DIR ("./a/b") with type, mode,
+# owner, size and link count (files), mtime, ctime, content checksum, link
+# target or device numbers, then one line per xattr (ACLs included), sorted;
+# plus the hard-link sets (paths sharing an inode).  TS_NO_CTIME=1 leaves
+# the ctime out (a restored file cannot have it).  A few processes for the
+# whole tree, not a few per file.
 tree_state() {
 	(
-		cd $1
+		cd $1 || exit 1
 		ct=' %Z'
 		[ "${TS_NO_CTIME:-0}" = 0 ] || ct=
-		find . ! -path . | sort | while read -r p; do
-			if [ -L "$p" ]; then
-				echo "$p L $(stat -c "%a %u:%g$ct" "$p") -> $(readlink "$p")"
-			elif [ -f "$p" ]; then
-				echo "$p F $(stat -c "%a %u:%g %s %h %Y$ct" "$p") $(md5sum < "$p" | cut -d' ' -f1)"
-			elif [ -d "$p" ]; then
-				echo "$p D $(stat -c "%a %u:%g %Y$ct" "$p")"
-			else
-				echo "$p S $(stat -c "%F %a %u:%g %t:%T %Y$ct" "$p")"
-			fi
-			getfattr -h -d -m - -e hex "$p" 2>/dev/null | grep = | sed "s|^|$p X |" || true
-		done
-		find . -type f -links +1 | while read -r p; do
-			echo "$(stat -c %i "$p") $p"
-		done | sort | awk '{ if ($1 != last) printf "\nlinks:"; printf " %s", $2; last = $1 } END { print "" }' |
+		find . ! -path . | sort > /tmp/ts.list
+		xargs -r stat -c "%n|%F|%a %u:%g|%s %h|%Y$ct|%t:%T" < /tmp/ts.list > /tmp/ts.stat
+		find . -type f | xargs -r md5sum > /tmp/ts.md5
+		find . -type l | while read -r p; do echo "$p $(readlink "$p")"; done > /tmp/ts.lnk
+		getfattr -R -h -d -m - -e hex . 2>/dev/null > /tmp/ts.xattr || true
+		awk -F'|' '
+			function key(p) { sub(/^\.\//, "", p); return "./" p }
+			FILENAME == "/tmp/ts.md5" { split($0, f, "  "); md5[key(f[2])] = f[1]; next }
+			FILENAME == "/tmp/ts.lnk" { n = index($0, " "); tgt[key(substr($0, 1, n - 1))] = substr($0, n + 1); next }
+			FILENAME == "/tmp/ts.xattr" {
+				if ($0 ~ /^# file: /) { cur = key(substr($0, 9)); next }
+				if ($0 ~ /=/) print cur " X " $0
+				next }
+			{ p = key($1)
+			  if ($2 == "regular file" || $2 == "regular empty file") print p " F " $3 " " $4 " " $5 " " md5[p]
+			  else if ($2 == "directory") print p " D " $3 " " $5
+			  else if ($2 == "symbolic link") print p " L " $3 " " $5 " -> " tgt[p]
+			  else print p " S " $2 " " $3 " " $6 " " $5 }
+		' /tmp/ts.md5 /tmp/ts.lnk /tmp/ts.xattr /tmp/ts.stat | sort
+		find . -type f -links +1 | xargs -r stat -c '%i %n' | sort |
+			awk '{ if ($1 != last) printf "\nlinks:"; printf " %s", $2; last = $1 } END { print "" }' |
 			grep links: | sort
 	)
 }

@@ -376,6 +376,24 @@ static bool same_object(int in, int out, const struct stat *a, const struct stat
 	       !ioctl(out, FS_IOC_GETVERSION, &gb) && ga == gb;
 }
 
+/* Another object with the same bytes (e.g. a file an earlier run copied). */
+static bool same_content(struct rs *s, int in, int out, uint64_t size)
+{
+	struct stat st;
+	uint64_t off;
+	ssize_t na, nb;
+
+	if (fstat(out, &st) || (uint64_t)st.st_size != size)
+		return false;
+	for (off = 0; off < size; off += (uint64_t)na) {
+		na = pread(in, s->buf, BLK, (off_t)off);
+		nb = pread(out, s->buf2, BLK, (off_t)off);
+		if (na <= 0 || na != nb || memcmp(s->buf, s->buf2, (size_t)na))
+			return false;
+	}
+	return true;
+}
+
 /* A regular file: the same object updated in place, or a new copy. */
 static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 			const char *rel, const struct stat *st, bool exists,
@@ -402,6 +420,8 @@ static noinline int restore_file(struct rs *s, const char *src, const char *dst,
 		}
 		goto meta;
 	}
+	if (out >= 0 && same_content(s, in, out, (uint64_t)st->st_size))
+		goto meta;
 	if (out >= 0)
 		close(out);
 	out = -1;
