@@ -709,14 +709,17 @@ static int restore_pre(void *ctx, const struct walk_entry *e)
 		goto out;
 	if (S_ISDIR(st->st_mode)) {
 		r = restore_dir(s, &p, st, exists, &dst_st);
-	} else if (S_ISREG(st->st_mode) && st->st_nlink > 1 &&
-		   ((target = linked_target(s, st->st_ino)) ||
-		    (target = restore_anchor(s, st->st_ino, p.rel)))) {
-		r = restore_link(s, &p, target, exists, &dst_st);
 	} else if (S_ISREG(st->st_mode)) {
-		r = restore_file(s, p.src, p.dst, p.rel, st, exists, &dst_st);
-		if (!r && st->st_nlink > 1)
-			r = remember_link(s, st->st_ino, p.rel);
+		target = st->st_nlink > 1 ? linked_target(s, st->st_ino) : NULL;
+		if (!target && st->st_nlink > 1)
+			target = restore_anchor(s, st->st_ino, p.rel);
+		if (target) {
+			r = restore_link(s, &p, target, exists, &dst_st);
+		} else {
+			r = restore_file(s, p.src, p.dst, p.rel, st, exists, &dst_st);
+			if (!r && st->st_nlink > 1)
+				r = remember_link(s, st->st_ino, p.rel);
+		}
 	} else {
 		r = restore_special(s, p.src, p.dst, p.rel, st, exists, &dst_st);
 	}
