@@ -30,7 +30,7 @@ run_fail() {
 fs_mkfs() {
 	case $1 in
 	# No lazy init: it would write inode tables behind the tests' backs.
-	ext4) mkfs.ext4 -q -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 $2 ||
+	ext4) mkfs.ext4 -q -b 4096 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 $2 ||
 		die "mkfs.ext4 $2" ;;
 	xfs) mkfs.xfs -q -f -K $2 || die "mkfs.xfs $2" ;;
 	*) die "fs_mkfs: unknown filesystem $1" ;;

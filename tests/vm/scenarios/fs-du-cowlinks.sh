@@ -30,6 +30,14 @@ expect_state() {
 	grep -q "^$2 *$3\(	\|$\)" $1 || { grep -F " $3" $1; die "cowlinks: $3 is not $2"; }
 }
 
+# expect_intact OUT PATH: PATH unchanged: shared, or diverged only because
+# a neighbour's write copied a chunk it is in (content equal).
+expect_intact() {
+	grep -q "^shared *$2\(	\|$\)" $1 ||
+		grep -q "^diverged *$2	.*metadata unchanged, blocks diverged (content equal: copied with its chunk)$" $1 ||
+		{ grep -F " $2" $1; die "cowlinks: $2 is not intact"; }
+}
+
 populate() {
 	local m=$1 i
 	mkdir -p $m/d/sub $m/d/small $m/out $m/w
@@ -146,7 +154,8 @@ for fs in ext4 xfs; do
 		[ "$c1" != "$c2" ] || break
 	done
 	[ "$(du_field /tmp/du /d/untouched 2)" = 1048576 ] || die "untouched: allocated"
-	[ "$(du_field /tmp/du /d/untouched 3)" = 1048576 ] || die "untouched: not all shared"
+	# Its first and last chunk may hold a neighbour's blocks, copied since.
+	[ "$(du_field /tmp/du /d/untouched 3)" -ge $((1048576 - 131072)) ] || die "untouched: not shared"
 	[ "$(du_field /tmp/du /d/untouched 5)" = $s1 ] || die "untouched: not shared with s1"
 	[ "$(du_field /tmp/du /d/new 4)" = 1048576 ] || die "new: not all exclusive"
 	[ "$(du_field /tmp/du /d/new 3)" = 0 ] || die "new: shares something"
@@ -186,8 +195,8 @@ for fs in ext4 xfs; do
 
 	log "$fs: cowlinks s1 -> origin"
 	run_ok /tmp/cl dmcowctl cowlinks p/$s1 p/$fs
-	expect_state /tmp/cl shared /d/untouched
-	expect_state /tmp/cl shared /d/sparse
+	expect_intact /tmp/cl /d/untouched
+	expect_intact /tmp/cl /d/sparse
 	expect_state /tmp/cl diverged /d/append
 	expect_state /tmp/cl diverged /d/overwrite
 	expect_state /tmp/cl removed /d/delete

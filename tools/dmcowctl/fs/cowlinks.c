@@ -456,7 +456,8 @@ static void print_summary(struct cl *c)
 			       json_object_new_int64((int64_t)c->meta_changed_blocks_shared));
 	json_object_object_add(j, "summary", s);
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_SPACED));
+							 JSON_C_TO_STRING_SPACED |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 	c->files = c->groups = NULL;
 }

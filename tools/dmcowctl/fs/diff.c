@@ -729,7 +729,8 @@ static void print_lines(struct diff *d)
 	json_object_object_add(s, "bytes_compared", json_object_new_int64((int64_t)d->bytes_read));
 	json_object_object_add(j, "summary", s);
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_SPACED));
+							 JSON_C_TO_STRING_SPACED |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 }
 

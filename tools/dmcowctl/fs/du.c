@@ -452,7 +452,8 @@ static void print_json(const struct du_state *s, const struct du_volume *vs,
 		json_object_object_add(j, "volume_summary", o);
 	}
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-							 JSON_C_TO_STRING_SPACED));
+							 JSON_C_TO_STRING_SPACED |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(j);
 }
 
