@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # dmcowctl command-line tests that need no kernel: the unit tests of the
-# argument helpers (build/test-args), then the built binary's usage and
+# argument helpers (build/test-args) and of the block-level comparison of
+# the file-level commands (build/test-fcmp), then the built binary's usage and
 # error paths: unknown commands and options, missing and extra arguments,
 # bad names, sizes, chunk sizes, percentages and -o columns, --help of
 # every command, exit codes (0 ok, 1 failed, 2 usage) and that each error
@@ -15,24 +16,29 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/cli
 . "$top/tests/host-lib.sh"
 
-# Unit tests of args.c.
-if make -s -C "$here" all > /dev/null 2>&1; then
-	"$here/build/test-args" > "$here/build/test-args.log" 2>&1
+# Unit tests of args.c and of the file-level block comparison (fs/fcmp.c).
+unit_test() { # unit_test NAME PREFIX: run build/NAME, add its "PREFIX: N passed, N failed"
+	local name=$1 prefix=$2 rc line p f
+	"$here/build/$name" > "$here/build/$name.log" 2>&1
 	rc=$?
-	grep -E '^FAIL' "$here/build/test-args.log"
-	line=$(grep -E '^args: [0-9]+ passed, [0-9]+ failed$' "$here/build/test-args.log")
+	grep -E '^FAIL' "$here/build/$name.log"
+	line=$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed\$" "$here/build/$name.log")
 	if [[ -z $line ]]; then
-		ko "test-args" "no result line (exit $rc): $(tail -3 "$here/build/test-args.log")"
-	else
-		p=$(sed -E 's/^args: ([0-9]+) passed.*/\1/' <<< "$line")
-		f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
-		echo "$line (test-args.c)"
-		passed=$((passed + p))
-		failed=$((failed + f))
-		((rc == 0 || f > 0)) || ko "test-args" "exit $rc"
+		ko "$name" "no result line (exit $rc): $(tail -3 "$here/build/$name.log")"
+		return
 	fi
+	p=$(sed -E "s/^$prefix: ([0-9]+) passed.*/\1/" <<< "$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
+	echo "$line ($name.c)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	((rc == 0 || f > 0)) || ko "$name" "exit $rc"
+}
+if make -s -C "$here" all > /dev/null 2>&1; then
+	unit_test test-args args
+	unit_test test-fcmp fcmp
 else
-	ko "test-args builds" "$(make -C "$here" all 2>&1 | tail -5)"
+	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
 
 host_setup cli

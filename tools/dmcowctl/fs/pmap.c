@@ -202,32 +202,6 @@ int pmap_map_volume(struct pmap *pm, uint64_t id, struct vmap *m)
 	return r;
 }
 
-void vmap_free(struct vmap *m)
-{
-	free(m->vchunk);
-	free(m->dchunk);
-	free(m->nr_others);
-	free(m->with);
-	free(m->sharers);
-	memset(m, 0, sizeof(*m));
-}
-
-long vmap_find(const struct vmap *m, uint64_t vchunk)
-{
-	size_t lo = 0, hi = m->nr, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (m->vchunk[mid] < vchunk)
-			lo = mid + 1;
-		else if (m->vchunk[mid] > vchunk)
-			hi = mid;
-		else
-			return (long)mid;
-	}
-	return -1;
-}
-
 /*----------------------------------------------------------------*/
 /* Holders */
 
