@@ -8,15 +8,17 @@
  *   shared     every byte on the same block, in a chunk both volumes hold:
  *              a cowlink intact at block level;
  *   diverged   some bytes not shared (the byte ranges are listed);
- *   rewritten  another inode at that path, or no byte shared at all.
+ *   rewritten  another inode at that path, or no byte shared and every
+ *              byte on other blocks (written anew).
  * Files on one side only are new or removed.  Hard-link groups (inode and
  * generation) are compared: same identity, same link count, same link set.
  *
  * The report flags files whose metadata (size, mtime, ctime) says
  * unchanged but whose blocks diverged, and the reverse.  Blocks can diverge
  * with the content unchanged when the chunk holding them was copied because
- * a neighbouring file in it was written; for the flagged files only, the
- * diverged ranges are read on both sides to tell the two apart.
+ * a neighbouring file in it was written; for the flagged files, and for
+ * files whose blocks only diverged by such copies, the diverged ranges are
+ * read on both sides to tell the two apart.
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -211,13 +213,31 @@ static void report_text(const struct file_report *f)
 	if (flag)
 		printf("\t%s", !strcmp(flag, "metadata_changed_blocks_shared") ?
 		       "metadata changed, blocks shared" : "metadata unchanged, blocks diverged");
+	else if (f->res && f->state != CL_SHARED && !f->new_inode)
+		printf("\tmetadata changed");
 	if (f->content == CONTENT_EQUAL)
 		printf(" (content equal: copied with its chunk)");
 	else if (f->content == CONTENT_DIFFERS)
-		printf(" (CONTENT DIFFERS)");
+		printf(flag ? " (CONTENT DIFFERS)" : " (content differs)");
 	putchar('\n');
 }
 
+static bool all_copied(const struct fcmp_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nr; i++)
+		if (res->r[i].kind != FCMP_COPIED)
+			return false;
+	return res->nr > 0;
+}
+
+/*
+ * Reads the diverged ranges of a flagged file, and of a file whose blocks
+ * only diverged by chunk copies (the same blocks, a copied chunk): either
+ * a neighbour's write copied the chunk (content equal) or the file was
+ * overwritten in place.  Moved ranges of other files are not read.
+ */
 static void report(struct cl *c, struct file_report *f)
 {
 	const char *flag;
@@ -226,10 +246,12 @@ static void report(struct cl *c, struct file_report *f)
 	flag = flag_of(f);
 	if (flag && f->state == CL_SHARED)
 		c->meta_changed_blocks_shared++;
-	else if (flag) {
+	else if (flag)
 		c->meta_same_blocks_diverged++;
+	if ((flag && f->state != CL_SHARED) ||
+	    (f->res && !f->new_inode && all_copied(f->res))) {
 		f->content = check_content(c, f->path, f->res);
-		if (f->content == CONTENT_DIFFERS)
+		if (flag && f->content == CONTENT_DIFFERS)
 			c->content_differs++;
 	}
 	if (c->o->json)
@@ -240,6 +262,16 @@ static void report(struct cl *c, struct file_report *f)
 
 /*----------------------------------------------------------------*/
 /* Files */
+
+static bool any_copied(const struct fcmp_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nr; i++)
+		if (res->r[i].kind == FCMP_COPIED)
+			return true;
+	return false;
+}
 
 static int compare_file(struct cl *c, const struct tree_entry *a,
 			const struct tree_entry *b)
@@ -256,7 +288,8 @@ static int compare_file(struct cl *c, const struct tree_entry *a,
 	f.res = &res;
 	f.meta_same = same_metadata(&a->st, &b->st);
 	f.new_inode = !tree_same_inode(a, b);
-	if (f.new_inode || (!res.shared && res.diverged))
+	/* Rewritten: another inode, or nothing shared and nothing merely copied. */
+	if (f.new_inode || (!res.shared && res.diverged && !any_copied(&res)))
 		f.state = CL_REWRITTEN;
 	else
 		f.state = res.diverged ? CL_DIVERGED : CL_SHARED;
