@@ -171,7 +171,7 @@ for fs in ext4 xfs; do
 	tr -d ' \n' < /tmp/dj | grep -q '"change":"modified","path":"/t/big","type":"file","what":\["data","mtime","ctime"\],"ranges":\[{"offset":409600,"length":4096}\]' ||
 		die "$fs: --json lacks big's range"
 	run_ok /tmp/dp dmcowctl diff p/$fs-3 p/$fs-4 /t/d7moved
-	[ "$(cut -f1 /tmp/dp | sort -u | tr -d '\n')" = R ] || die "$fs: PATH did not limit the output"
+	[ "$(grep -v '^#' /tmp/dp | cut -f1 | sort -u | tr -d '\n')" = R ] || die "$fs: PATH did not limit the output"
 
 	log "$fs: bad input"
 	n0=$(nr_volumes p)
