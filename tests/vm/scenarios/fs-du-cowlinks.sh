@@ -24,6 +24,7 @@ load_cowtree
 brd_load 2 400
 run_ok /tmp/o dmcowctl pool create p /dev/ram0 /dev/ram1
 CS=128	# chunk sectors (the default 64 KiB)
+mkdir -p /mnt/v
 
 # expect_state OUT STATE PATH: cowlinks output OUT says PATH is STATE.
 expect_state() {
