@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # dmcowctl command-line tests that need no kernel: the unit tests of the
-# argument helpers (build/test-args), then the built binary's usage and
+# argument helpers (build/test-args) and of the block-level comparison of
+# the file-level commands (build/test-fcmp), then the built binary's usage and
 # error paths: unknown commands and options, missing and extra arguments,
 # bad names, sizes, chunk sizes, percentages and -o columns, --help of
 # every command, exit codes (0 ok, 1 failed, 2 usage) and that each error
@@ -15,7 +16,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/cli
 . "$top/tests/host-lib.sh"
 
-# Unit tests of args.c and of the send stream format (C, ASan + UBSan).
+# Unit tests of args.c, of the send stream format and of the file-level
+# block comparison (fs/fcmp.c) (C, ASan + UBSan).
 unit_test() { # unit_test NAME PREFIX
 	local log=$here/build/$1.log line p f rc
 	"$here/build/$1" > "$log" 2>&1
@@ -36,6 +38,7 @@ unit_test() { # unit_test NAME PREFIX
 if make -s -C "$here" all > /dev/null 2>&1; then
 	unit_test test-args args
 	unit_test test-send-stream send-stream
+	unit_test test-fcmp fcmp
 else
 	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
@@ -265,6 +268,38 @@ head -c 20 text.stream > short.stream
 expect "receive of 20 bytes" 1 "record 0: truncated: the stream ends inside its header \(20 of 40 bytes\)" \
 	receive p/a -i short.stream
 expect "receive --abort in a missing pool" 1 "pool 'nosuch' is not active" receive nosuch/a --abort
+# file-level commands: mount, umount, du, cowlinks, diff, restore-files
+
+expect "mount without arguments" 2 "mount takes a snapshot and a directory" mount
+expect "mount without DIR" 2 "mount takes a snapshot and a directory" mount p/s
+expect "mount with an extra argument" 2 "mount takes a snapshot and a directory" mount p/s /mnt x
+expect "mount of no POOL/NAME" 2 "'ps' is not POOL/NAME" mount ps /mnt
+expect "mount with an unknown option" 2 "option '--ro' is unknown" mount p/s /mnt --ro
+expect "umount without DIR" 2 "umount takes the directory of a view" umount
+expect "umount with two DIRs" 2 "umount takes the directory of a view" umount /a /b
+expect "du without a volume" 2 "du takes a volume and optional paths inside it" du
+expect "du of no POOL/NAME" 2 "'nopool' is not POOL/NAME" du nopool
+expect "du with an unknown option" 2 "option '--all' is unknown" du p/v --all
+for c in cowlinks diff; do
+	expect "$c of one volume" 2 "$c takes two volumes and an optional path" $c p/a
+	expect "$c with two paths" 2 "$c takes two volumes and an optional path" $c p/a p/b /x /y
+	expect "$c across pools" 2 "'p/a' and 'q/b' are in different pools" $c p/a q/b
+	expect "$c of a volume with itself" 2 "give two different volumes" $c p/a p/a
+	expect "$c of no POOL/NAME" 2 "'pb' is not POOL/NAME" $c p/a pb
+done
+expect "restore-files without DEST" 2 "restore-files takes POOL/SNAP:PATH and DEST" restore-files p/s:/a
+expect "restore-files without a path" 2 "'p/s' is not POOL/SNAP:PATH" restore-files p/s /x
+expect "restore-files with an empty path" 2 "'p/s:' is not POOL/SNAP:PATH" restore-files p/s: /x
+expect "restore-files of no POOL/NAME" 2 "'ps' is not POOL/NAME" restore-files ps:/a /x
+expect "restore-files with an unknown option" 2 "option '--force' is unknown" restore-files --force p/s:/a /x
+# Past parsing, without device-mapper: the pool is not there.
+expect "mount without device-mapper" 1 "pool 'p' is not active" mount p/s "$tmp"
+expect "du without device-mapper" 1 "pool 'p' is not active" du p/v /
+expect "cowlinks without device-mapper" 1 "pool 'p' is not active" cowlinks p/a p/b
+expect "diff without device-mapper" 1 "pool 'p' is not active" diff p/a p/b --json
+expect "restore-files without device-mapper" 1 "pool 'p' is not active" restore-files -n p/s:/a "$tmp"
+mkdir -p noview
+expect "umount of a directory that is no view" 1 "is not a view made by 'dmcowctl mount'" umount noview
 
 echo "cli: $passed passed, $failed failed"
 ((failed == 0))

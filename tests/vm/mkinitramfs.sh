@@ -36,7 +36,8 @@ copy_binary() {
 	done
 }
 for b in dmsetup fio mke2fs e2fsck tune2fs debugfs mkfs.xfs xfs_repair xfs_io \
-	 blkdiscard thin_check thin_dump thin_delta losetup blockdev; do
+	 blkdiscard thin_check thin_dump thin_delta losetup blockdev \
+	 getfattr setfattr getfacl setfacl; do
 	copy_binary "$b"
 done
 ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"
@@ -106,6 +107,8 @@ cp "${COWTREE_KO:-$top/drivers/md/dm-cowtree/dm-cowtree.ko}" "$root/lib/modules/
 cp "$top/tests/vm/init" "$root/init"
 cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
 [[ -e $top/tests/vm/cowtree-lib.sh ]] && cp "$top/tests/vm/cowtree-lib.sh" "$root/etc/cowtree-lib.sh"
+# File-level scenarios (fs-*.sh) source it themselves.
+cp "$top/tests/vm/fs-lib.sh" "$root/etc/fs-lib.sh"
 chmod +x "$root/init"
 echo "$kver" > "$root/etc/kver"
 

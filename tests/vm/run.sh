@@ -81,7 +81,7 @@ esac
 mkdir -p "$build/logs" "$build/disks"
 
 # Rebuild the base initramfs (one per kernel) when any input is newer than it.
-inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$build"/guest-bin/* 2>/dev/null)
+inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$vm"/fs-lib.sh "$build"/guest-bin/* 2>/dev/null)
 	"$COWTREE_KO" "$MODDIR/modules.dep" "$top/tools/dmcowctl/build/dmcowctl")
 for f in "${inputs[@]}"; do
 	[[ -e $f ]] || { echo "run.sh: missing $f (run 'make')" >&2; exit 1; }
