@@ -705,7 +705,7 @@ static int msg_delete(struct cow_pool *pool, unsigned int argc, char **argv,
 	}
 	r = cow_pmd_delete_volume(pool->pmd, id);
 	if (!r)
-		cow_io_wake(pool);	/* start reclaiming */
+		cow_io_reclaim_after_commit(pool);
 	return r;
 }
 
