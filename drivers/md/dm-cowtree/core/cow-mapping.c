@@ -106,7 +106,18 @@ static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
 			xlate_slot(vol, v)->key = 0;
 }
 
-/* Mapping value of @vchunk: the cache, or the btree (then cached). */
+static void xlate_fill(void *context, u64 key, const void *value)
+{
+	xlate_put(context, key, le64_to_cpu(*(const __le64 *)value));
+}
+
+/*
+ * Mapping value of @vchunk: the cache, or the btree.  A btree lookup also
+ * caches the next COW_XLATE_FILL entries of its leaf: a sequential reader
+ * then reads the btree once per COW_XLATE_FILL chunks, not every chunk.
+ */
+#define COW_XLATE_FILL 32u
+
 static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 			u64 *value)
 {
@@ -116,16 +127,12 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 
 	if (xlate_get(vol, vchunk, value))
 		return 0;
-	if (can_block)
-		r = cow_btree_lookup(&pmd->map_info, &vol->mapping, vchunk, &v);
-	else
-		r = cow_btree_lookup_nonblocking(&pmd->map_info, &vol->mapping,
-						 vchunk, &v);
-	if (r)
-		return r;
-	*value = le64_to_cpu(v);
-	xlate_put(vol, vchunk, *value);
-	return 0;
+	r = cow_btree_lookup_next(&pmd->map_info, &vol->mapping, vchunk, &v,
+				  can_block, vol->xlate ? COW_XLATE_FILL : 0,
+				  xlate_fill, vol);
+	if (!r)
+		*value = le64_to_cpu(v);
+	return r;
 }
 
 /*----------------------------------------------------------------*/

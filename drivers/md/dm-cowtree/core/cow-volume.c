@@ -137,9 +137,12 @@ static void vol_to_record(struct cow_volume *vol)
 
 static void record_to_vol(struct cow_volume *vol)
 {
-	/* The mapping root may have been replaced. */
-	cow_xlate_clear(vol);
+	struct cow_root old = vol->mapping;
+
 	cow_root_from_disk(&vol->rec.mapping, &vol->mapping);
+	/* Another root (rollback, abort): other mappings.  Same root, same tree. */
+	if (old.blocknr != vol->mapping.blocknr || old.txn != vol->mapping.txn)
+		cow_xlate_clear(vol);
 	vol->snap_time = le32_to_cpu(vol->rec.snap_time);
 	vol->alloc_hint = le64_to_cpu(vol->rec.alloc_hint);
 	vol->origin_time = le32_to_cpu(vol->rec.origin_time);
