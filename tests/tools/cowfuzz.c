@@ -188,6 +188,24 @@ static uint64_t block_txn(const uint8_t *p)
 	return le64_to_cpu(((const struct cow_disk_block_header *)p)->txn);
 }
 
+/*
+ * Checksum seed of every block but the superblock: the pool's, derived from
+ * its uuid (INCOMPAT_UUID_CSUM), set once the image's superblock is read.
+ */
+static uint32_t pool_seed = ~0u;
+
+/* The seed of a block: the superblock carries its own (cow-format.c). */
+static uint32_t seed_of(const uint8_t *p, uint32_t type)
+{
+	const struct cow_disk_superblock *sb = (const void *)p;
+
+	if (type != COW_BT_SUPERBLOCK)
+		return pool_seed;
+	if (!(le64_to_cpu(sb->incompat_flags) & COW_FEATURE_INCOMPAT_UUID_CSUM))
+		return ~0u;
+	return crc32c_raw(~0u, sb->uuid, sizeof(sb->uuid));
+}
+
 /* Recompute the checksum of a block of type @type. */
 static void fix_csum(uint8_t *p, uint32_t type)
 {
@@ -196,7 +214,8 @@ static void fix_csum(uint8_t *p, uint32_t type)
 
 	if (s < 0)
 		return;
-	h->csum = cpu_to_le32(crc32c_raw(~0u, p + 4, type_info[s].len - 4) ^
+	h->csum = cpu_to_le32(crc32c_raw(seed_of(p, type), p + 4,
+					 type_info[s].len - 4) ^
 			      type_info[s].salt);
 }
 
@@ -208,7 +227,8 @@ static bool csum_ok(const uint8_t *p)
 	if (s < 0)
 		return false;
 	return le32_to_cpu(h->csum) ==
-	       (crc32c_raw(~0u, p + 4, type_info[s].len - 4) ^ type_info[s].salt);
+	       (crc32c_raw(seed_of(p, block_type(p)), p + 4,
+			   type_info[s].len - 4) ^ type_info[s].salt);
 }
 
 /* ---- walking the last commit ---- */
@@ -341,6 +361,7 @@ static int walk_image(struct image *img, struct walk *w)
 	}
 	w->cls[0] = C_SB;
 	w->count[C_SB] = 1;
+	pool_seed = seed_of(blk(img, 0), COW_BT_SUPERBLOCK);
 
 	b = le64_to_cpu(sb->msm_root.blocknr);
 	if (visit(w, b, COW_BT_MSM_ROOT, C_MSM_ROOT)) {

@@ -179,6 +179,65 @@ expect_rc "restore of unsafe sharing" 0 "$D" restore -i unsafe.dump -o unsafe.im
 expect_rc "check after unsafe restore" 0 "$D" check unsafe.img
 
 #------------------------------------------------------------------
+# repair keeps what the kernel can read (issue #20): a leaf written back in
+# the middle of a split still holds the first entry its new right sibling
+# took.  check must flag it; repair must lose nothing: the stale copy is
+# dropped, a stray that maps a chunk nothing else maps is kept.
+
+leafpy="python3 $top/tests/tools/btree-leaf.py"
+read -r left left_lo left_hi _ < <($leafpy pool.img list | awk '$4 < 253' | sed -n 3p)
+read -r right right_lo _ < <($leafpy pool.img list | awk -v hi="$left_hi" '$2 == hi + 1' | head -1)
+if [[ -z ${left:-} || -z ${right:-} ]]; then
+	ko "repair strays: no pair of sibling leaves in pool.img"
+else
+	before=$("$D" dump pool.img | grep -v '^superblock')
+	cp pool.img split.img
+	$leafpy split.img append "$left" "$right_lo" "$($leafpy pool.img value "$right" "$right_lo")"
+	expect_rc "check flags a leaf that kept its sibling's first entry" 1 "$D" check split.img
+	grep -q "node $left key $right_lo (entry [0-9]*) out of order or range" out.txt err.txt &&
+		ok "check names the node and key" || ko "check names the node and key" "$(head -3 out.txt err.txt)"
+	expect_rc "repair of the split leaf" 0 "$D" repair -i split.img -o split-fixed.img
+	grep -q "^dropped: volume [0-9]* chunk $right_lo -> data chunk [0-9]*: a stale copy" out.txt &&
+		ok "repair reports the stale copy it dropped" || ko "repair reports the stale copy it dropped" "$(cat out.txt)"
+	grep -q "lost 0 mappings" out.txt && ok "repair loses no mapping to a split leaf" ||
+		ko "repair loses no mapping to a split leaf" "$(cat out.txt)"
+	expect_rc "check the pool repaired from a split leaf" 0 "$D" check split-fixed.img
+	[[ $("$D" dump split-fixed.img | grep -v '^superblock') == "$before" ]] &&
+		ok "repaired split leaf: every mapping as before" ||
+		ko "repaired split leaf: every mapping as before"
+
+	# A stray that nothing else maps (a chunk past the volume's last
+	# mapping, as if the sibling had lost it) is kept.
+	cp pool.img stray.img
+	$leafpy stray.img append "$left" 100000 7000
+	expect_rc "repair of a leaf with a unique stray" 0 "$D" repair -i stray.img -o stray-fixed.img
+	grep -q "^kept: volume [0-9]* chunk 100000 -> data chunk 7000" out.txt &&
+		ok "repair keeps and reports a unique stray" || ko "repair keeps and reports a unique stray" "$(cat out.txt)"
+	expect_rc "check the pool repaired with a kept stray" 0 "$D" check stray-fixed.img
+	"$D" dump stray-fixed.img | grep -q '^map 100000 7000 1 ' &&
+		ok "the kept stray is mapped" || ko "the kept stray is mapped" "$("$D" dump stray-fixed.img | tail -3)"
+fi
+
+#------------------------------------------------------------------
+# A block of another pool never validates (issue #20): the same dump
+# restored with another uuid gives the same blocks at the same places with
+# the same stamps; only the uuid-seeded checksum tells them apart.
+sed 's/uuid=00112233445566778899aabbccddeeff/uuid=ffeeddccbbaa99887766554433221100/' base.dump > other.dump
+"$D" restore -i other.dump -o other.img > /dev/null
+if cmp -s <(dd if=pool.img bs=4096 skip="$left" count=1 2>/dev/null | tail -c +5) \
+	<(dd if=other.img bs=4096 skip="$left" count=1 2>/dev/null | tail -c +5); then
+	ok "two pools of one dump: block $left is the same but for its checksum"
+	cp pool.img foreign.img
+	dd if=other.img of=foreign.img bs=4096 skip="$left" seek="$left" count=1 conv=notrunc 2>/dev/null
+	expect_rc "check rejects a block of another pool" 1 "$D" check foreign.img
+	grep -q "block $left unreadable or invalid (checksum mismatch: damaged, or a block of another pool" out.txt err.txt &&
+		ok "check says the block may be another pool's" ||
+		ko "check says the block may be another pool's" "$(grep -m2 "block $left" out.txt err.txt)"
+else
+	ko "two pools of one dump: block $left is the same but for its checksum"
+fi
+
+#------------------------------------------------------------------
 # usage errors: exit 2
 
 expect_rc "check without a device" 2 "$D" check

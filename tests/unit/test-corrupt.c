@@ -167,7 +167,10 @@ static void corrupt(struct cow_disk *img, u64 b, enum how how, u64 *seed)
 {
 	u8 *p = cow_disk_mem_block(img, b, true);
 	struct cow_disk_block_header *h = (void *)p;
-	struct cow_block blk = { .location = b, .data = p };
+	struct cow_block blk = {
+		.location = b, .data = p,
+		.csum_seed = cow_sb_csum_seed(cow_disk_mem_block(img, 0, false)),
+	};
 	u64 other, n = cow_disk_nr_blocks(img);
 	u8 *q;
 	size_t len = le32_to_cpu(h->type) == COW_BT_SUPERBLOCK ? COW_SB_SIZE :

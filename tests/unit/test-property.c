@@ -589,7 +589,7 @@ static void op_create(void)
 
 static void op_snapshot(void)
 {
-	struct cow_snapshot_request req[3];
+	struct cow_snapshot_request req[3] = { { 0 } };
 	unsigned int nr = 1 + (unsigned int)rnd(3), i, k = 0;
 	u64 id, s;
 

@@ -228,10 +228,17 @@ struct held_ctx {
 
 static int held_open(struct cow_block_manager *bm, u64 held, struct held_ctx *h)
 {
+	struct cow_disk_superblock *sb = malloc(sizeof(*sb));
 	struct cow_disk_held *d;
 	struct cow_block *b;
+	bool csum_ok;
 	int r;
 
+	/* The superblock gives the checksum seed of the other blocks. */
+	r = sb ? mdev_read_sb(bm, sb, &csum_ok) : -ENOMEM;
+	free(sb);
+	if (r)
+		return r;
 	r = cow_bm_read_lock(bm, held, &cow_held_validator, &b);
 	if (r)
 		return r;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * dmcowctl list [POOL] [--json] [-o COLUMNS]: volumes and snapshots as a
- * tree (a snapshot under its origin, like lsblk), one pool after another.
+ * dmcowctl list [POOL] [--all] [--json] [-o COLUMNS]: volumes and snapshots
+ * as a tree (a snapshot under its origin, like lsblk), one pool after
+ * another.  Hidden volumes (the tools' views and receives in progress) only
+ * with --all, which adds a flags column.
  */
 #define _GNU_SOURCE
 #include "dmcowctl.h"
@@ -16,10 +18,10 @@
 
 #include <json-c/json.h>
 
-#define SYN "list [POOL] [--json] [-o COLUMNS]"
+#define SYN "list [POOL] [--all] [--json] [-o COLUMNS]"
 
 enum col { C_NAME, C_ID, C_SIZE, C_MAPPED, C_DATA, C_EXCL, C_SHARED,
-	   C_WRITTEN, C_CREATED, C_ORIGIN, C_ACTIVE, C_MOUNTED, NR_COLS };
+	   C_WRITTEN, C_CREATED, C_ORIGIN, C_ACTIVE, C_MOUNTED, C_FLAGS, NR_COLS };
 
 static const struct {
 	const char *name;
@@ -38,6 +40,7 @@ static const struct {
 	[C_ORIGIN] = { "origin", "ORIGIN", false },
 	[C_ACTIVE] = { "active", "ACTIVE", false },
 	[C_MOUNTED] = { "mounted", "MOUNTED", false },
+	[C_FLAGS] = { "flags", "FLAGS", false },
 };
 
 #define CELL_LEN 160
@@ -52,6 +55,7 @@ struct table {
 
 struct list_ctx {
 	struct table tab;
+	bool all;		/* --all: hidden volumes too */
 	char indent[CELL_LEN];	/* tree drawing of the current depth */
 	json_object *pools;	/* with --json */
 	char **names;		/* pools found by enumeration */
@@ -70,7 +74,7 @@ static int parse_columns(const char *s, struct table *tab)
 			if (!strcasecmp(tok, cols[i].name))
 				break;
 		if (i == NR_COLS)
-			return usage_err(SYN, "unknown column '%s': choose from name,id,size,mapped,data%%,excl,shared,written,created,origin,active,mounted",
+			return usage_err(SYN, "unknown column '%s': choose from name,id,size,mapped,data%%,excl,shared,written,created,origin,active,mounted,flags",
 					 tok);
 		if (tab->nr_sel == NR_COLS)
 			return usage_err(SYN, "too many columns: at most %d", NR_COLS);
@@ -98,15 +102,31 @@ static int cmp_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* A volume whose origin was deleted is shown as a root of its own. */
-static bool is_root(struct cow_pool *p, const struct cow_volume *v)
+/* Deleted volumes never; hidden ones with --all. */
+static bool listed(const struct list_ctx *lc, const struct cow_volume *v)
+{
+	if (v->flags & COW_VOLUME_DELETING)
+		return false;
+	return lc->all || !(v->flags & COW_VOLUME_HIDDEN);
+}
+
+/* A volume whose origin is not listed is shown as a root of its own. */
+static bool is_root(const struct list_ctx *lc, struct cow_pool *p,
+		    const struct cow_volume *v)
 {
 	struct cow_volume *o;
 
 	if (!v->has_origin)
 		return true;
 	o = pool_find_id(p, v->origin);
-	return !o || (o->flags & COW_VOLUME_DELETING);
+	return !o || !listed(lc, o);
+}
+
+static const char *flags_word(const struct cow_volume *v)
+{
+	if (v->flags & COW_VOLUME_THROWAWAY)
+		return "throwaway";
+	return v->flags & COW_VOLUME_HIDDEN ? "hidden" : "-";
 }
 
 static json_object *json_str_or_null(const char *s)
@@ -148,6 +168,10 @@ static void volume_json(struct cow_pool *p, struct cow_volume *v, const char *or
 	json_object_object_add(j, "active", json_str_or_null(dev));
 	json_object_object_add(j, "suspended", json_object_new_boolean(v->suspended));
 	json_object_object_add(j, "mounted", json_str_or_null(mnt));
+	json_object_object_add(j, "hidden",
+			       json_object_new_boolean(v->flags & COW_VOLUME_HIDDEN));
+	json_object_object_add(j, "throwaway",
+			       json_object_new_boolean(v->flags & COW_VOLUME_THROWAWAY));
 	json_object_array_add(jvols, j);
 	free(dev);
 }
@@ -194,13 +218,15 @@ static void add_volume(struct list_ctx *lc, struct cow_pool *p,
 	snprintf(row[C_ORIGIN], CELL_LEN, "%s", *origin ? origin : "-");
 	snprintf(row[C_ACTIVE], CELL_LEN, "%s", v->nr_devs ? v->dev : "-");
 	snprintf(row[C_MOUNTED], CELL_LEN, "%s", mnt ? mnt : "-");
+	snprintf(row[C_FLAGS], CELL_LEN, "%s", flags_word(v));
 out:
 	free(mnt);
 }
 
-static bool is_child(const struct cow_volume *c, const struct cow_volume *v)
+static bool is_child(const struct list_ctx *lc, const struct cow_volume *c,
+		     const struct cow_volume *v)
 {
-	return c->has_origin && c->origin == v->id && !(c->flags & COW_VOLUME_DELETING);
+	return c->has_origin && c->origin == v->id && listed(lc, c);
 }
 
 /* Depth-first: "|-" for a child with siblings after it, "`-" for the last. */
@@ -214,11 +240,11 @@ static void add_subtree(struct list_ctx *lc, struct cow_pool *p, struct cow_volu
 	if (depth > 64 || len + 3 > sizeof(lc->indent))
 		return;
 	for (i = 0; i < p->nr_vols; i++)
-		if (is_child(&p->vols[i], v))
+		if (is_child(lc, &p->vols[i], v))
 			nr++;
 	strcat(lc->indent, last ? "  " : "| ");
 	for (i = 0; i < p->nr_vols; i++) {
-		if (!is_child(&p->vols[i], v))
+		if (!is_child(lc, &p->vols[i], v))
 			continue;
 		seen++;
 		add_subtree(lc, p, &p->vols[i], seen == nr, jvols, depth + 1);
@@ -267,10 +293,10 @@ static int list_pool(struct list_ctx *lc, const char *name)
 		snprintf(row[C_ACTIVE], CELL_LEN, "%s", name);
 	}
 	for (i = 0; i < p->nr_vols; i++)
-		if (!(p->vols[i].flags & COW_VOLUME_DELETING) && is_root(p, &p->vols[i]))
+		if (listed(lc, &p->vols[i]) && is_root(lc, p, &p->vols[i]))
 			nr++;
 	for (i = 0; i < p->nr_vols; i++) {
-		if ((p->vols[i].flags & COW_VOLUME_DELETING) || !is_root(p, &p->vols[i]))
+		if (!listed(lc, &p->vols[i]) || !is_root(lc, p, &p->vols[i]))
 			continue;
 		seen++;
 		lc->indent[0] = '\0';
@@ -334,6 +360,7 @@ static void print_table(const struct table *tab)
 }
 
 static const struct option list_longopts[] = {
+	{ "all", no_argument, NULL, 'a' },
 	{ "json", no_argument, NULL, 'j' },
 	{ "output", required_argument, NULL, 'o' },
 	{ NULL, 0, NULL, 0 },
@@ -343,22 +370,27 @@ int cmd_list(int argc, char **argv)
 {
 	struct list_ctx *lc;
 	json_object *root = NULL;
-	bool json = false;
+	bool json = false, columns_given = false;
 	size_t i;
 	int c, r = 0;
 
 	lc = calloc(1, sizeof(*lc));
 	if (!lc)
 		return DMCOWCTL_EXIT_ERR;
-	for (i = 0; i < NR_COLS; i++)
+	/* The flags column only with --all, unless -o asks for it. */
+	for (i = 0; i < C_FLAGS; i++)
 		lc->tab.sel[i] = (int)i;
-	lc->tab.nr_sel = NR_COLS;
+	lc->tab.nr_sel = C_FLAGS;
 	args_begin();
-	while ((c = args_next(argc, argv, "jo:", list_longopts, SYN)) != -1) {
-		if (c == 'j')
+	while ((c = args_next(argc, argv, "ajo:", list_longopts, SYN)) != -1) {
+		if (c == 'a')
+			lc->all = true;
+		else if (c == 'j')
 			json = true;
-		else if (c == 'o')
+		else if (c == 'o') {
 			r = parse_columns(optarg, &lc->tab);
+			columns_given = true;
+		}
 		else
 			r = DMCOWCTL_EXIT_USAGE;
 		if (r)
@@ -368,6 +400,8 @@ int cmd_list(int argc, char **argv)
 		r = usage_err(SYN, "list takes at most one pool");
 		goto out;
 	}
+	if (lc->all && !columns_given)
+		lc->tab.sel[lc->tab.nr_sel++] = C_FLAGS;
 	if (json) {
 		root = json_object_new_object();
 		lc->pools = json_object_new_array();

@@ -106,6 +106,29 @@ int cmd_restore(int argc, char **argv)
 	return r ? DMCOWCTL_EXIT_ERR : 0;
 }
 
+/* What repair decided about mappings found outside their leaf's range. */
+static void report_strays(const struct md_load_result *res)
+{
+	const struct md_stray *st;
+	size_t i;
+
+	for (i = 0; i < res->nr_strays; i++) {
+		st = &res->strays[i];
+		if (st->kept)
+			printf("kept: volume %" PRIu64 " chunk %" PRIu64 " -> data chunk %" PRIu64 ": found outside the key range of btree leaf %" PRIu64 ", and nothing else maps it\n",
+			       st->volume, st->vchunk, st->dchunk, st->block);
+		else if (st->other == MD_STRAY_BEYOND)
+			printf("dropped: volume %" PRIu64 " chunk %" PRIu64 " -> data chunk %" PRIu64 ": outside the key range of btree leaf %" PRIu64 ", and beyond the data device\n",
+			       st->volume, st->vchunk, st->dchunk, st->block);
+		else if (st->other == st->dchunk)
+			printf("dropped: volume %" PRIu64 " chunk %" PRIu64 " -> data chunk %" PRIu64 ": a stale copy, outside the key range of btree leaf %" PRIu64 ", of the mapping the kernel reads\n",
+			       st->volume, st->vchunk, st->dchunk, st->block);
+		else
+			printf("dropped: volume %" PRIu64 " chunk %" PRIu64 " -> data chunk %" PRIu64 ": outside the key range of btree leaf %" PRIu64 "; the mapping the kernel reads (-> %" PRIu64 ") is kept\n",
+			       st->volume, st->vchunk, st->dchunk, st->block, st->other);
+	}
+}
+
 static void report_losses(const char *dev, const struct md_load_result *res)
 {
 	const struct md_loss *ls;
@@ -128,6 +151,7 @@ static void report_losses(const char *dev, const struct md_load_result *res)
 			printf("lost: volume %" PRIu64 " chunks %" PRIu64 "-%s (%" PRIu64 " mappings): %s\n",
 			       ls->volume, ls->lo, hi, ls->count, ls->why);
 	}
+	report_strays(res);
 }
 
 int cmd_repair(int argc, char **argv)

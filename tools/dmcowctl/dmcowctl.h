@@ -39,6 +39,10 @@ int cmd_monitor(int argc, char **argv);
  *--------------------------------------------------------------*/
 
 #define COW_VOLUME_DELETING 1u	/* "volumes" flag: being reclaimed */
+/* A tool's own volume (a view, a receive): listed only with --all. */
+#define COW_VOLUME_HIDDEN 2u
+/* Deleted when the pool is next activated (a view left by a crash). */
+#define COW_VOLUME_THROWAWAY 4u
 #define DEV_NAME_LEN 128
 
 struct cow_volume {

@@ -271,6 +271,17 @@ static int write_record(struct builder *b, struct md_volume *v,
 	return r;
 }
 
+/* Dumps made without a uuid get a fresh one at format. */
+static bool has_uuid(const struct md_pool *p)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(p->uuid); i++)
+		if (p->uuid[i])
+			return true;
+	return false;
+}
+
 static int build(struct builder *b)
 {
 	struct cow_pool_metadata *pmd = b->pmd;
@@ -297,12 +308,6 @@ static int build(struct builder *b)
 	pmd->time_used = true;
 	pmd->user_txn_id = p->user_txn_id;
 	pmd->flags = 0;		/* a rebuilt pool does not need a check */
-	for (i = 0; i < sizeof(p->uuid); i++) {
-		if (p->uuid[i]) {
-			memcpy(pmd->sb.uuid, p->uuid, sizeof(pmd->sb.uuid));
-			break;
-		}
-	}
 	pmd->changed = true;
 	return cow_pmd_commit(pmd);
 }
@@ -346,7 +351,8 @@ int md_build(const char *dev, struct md_pool *p, bool progress)
 			 &bm);
 	if (r)
 		goto out;
-	r = cow_pmd_format(bm, p->chunk_sectors, p->nr_data_chunks);
+	r = cow_pmd_format_uuid(bm, p->chunk_sectors, p->nr_data_chunks,
+				has_uuid(p) ? p->uuid : NULL);
 	if (!r)
 		r = cow_pmd_open(bm, &args, &b.pmd);
 	if (r) {

@@ -90,6 +90,51 @@ int md_add_mapping(struct md_volume *v, uint64_t vchunk, uint64_t dchunk,
 	return add_run(v, &run);
 }
 
+/* Index of the first run that ends after @vchunk (nr_runs if none). */
+static size_t run_after(const struct md_volume *v, uint64_t vchunk)
+{
+	size_t lo = 0, hi = v->nr_runs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->runs[mid].vbegin + v->runs[mid].len <= vchunk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool md_find_mapping(const struct md_volume *v, uint64_t vchunk,
+		     uint64_t *dchunk)
+{
+	size_t i = run_after(v, vchunk);
+
+	if (i == v->nr_runs || v->runs[i].vbegin > vchunk)
+		return false;
+	*dchunk = v->runs[i].dbegin + (vchunk - v->runs[i].vbegin);
+	return true;
+}
+
+int md_insert_mapping(struct md_volume *v, uint64_t vchunk, uint64_t dchunk,
+		      uint32_t time)
+{
+	struct md_run run = { vchunk, dchunk, 1, time };
+	size_t i = run_after(v, vchunk);
+	int r;
+
+	if (i < v->nr_runs && v->runs[i].vbegin <= vchunk)
+		return -EEXIST;
+	r = add_run(v, &run);	/* grows the array; moved into place below */
+	if (r)
+		return r;
+	memmove(&v->runs[i + 1], &v->runs[i],
+		(v->nr_runs - 1 - i) * sizeof(v->runs[0]));
+	v->runs[i] = run;
+	return 0;
+}
+
 uint64_t md_volume_mapped(const struct md_volume *v)
 {
 	uint64_t n = 0;

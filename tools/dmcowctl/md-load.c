@@ -154,13 +154,73 @@ static void leaf_value(struct loader *l, const struct range *rg, u64 key,
 
 static void walk(struct loader *l, const struct range *rg);
 
+/*
+ * A mapping in a valid leaf but outside the leaf's key range: the kernel
+ * never reads it (lookups follow the parent's separators), yet it may be
+ * the only record of its chunk.  Set aside; resolve_strays() decides once
+ * the volume's whole tree has been read.
+ */
+static void stray(struct loader *l, const struct range *rg, u64 key,
+		  const void *value)
+{
+	struct md_load_result *res = l->res;
+	u64 m = le64_to_cpu(*(const __le64 *)value);
+	struct md_stray *st;
+
+	st = realloc(res->strays, (res->nr_strays + 1) * sizeof(*st));
+	if (!st) {
+		l->err = -ENOMEM;
+		return;
+	}
+	res->strays = st;
+	st = &st[res->nr_strays++];
+	memset(st, 0, sizeof(*st));
+	st->volume = l->vol->id;
+	st->block = rg->blocknr;
+	st->vchunk = key;
+	st->dchunk = cow_mapping_chunk(m);
+	st->time = cow_mapping_time(m);
+}
+
+/* Keep the strays of this volume whose chunk nothing else maps. */
+static void resolve_strays(struct loader *l, size_t first)
+{
+	struct md_load_result *res = l->res;
+	struct md_stray *st;
+	size_t i;
+	int r;
+
+	for (i = first; i < res->nr_strays && !l->err; i++) {
+		st = &res->strays[i];
+		if (st->dchunk >= l->p->nr_data_chunks) {
+			st->kept = false;
+			st->other = MD_STRAY_BEYOND;
+			continue;
+		}
+		if (md_find_mapping(l->vol, st->vchunk, &st->other)) {
+			st->kept = false;
+			continue;
+		}
+		r = md_insert_mapping(l->vol, st->vchunk, st->dchunk, st->time);
+		if (r)
+			l->err = r;
+		st->kept = true;
+	}
+}
+
 static const char *why(int r)
 {
 	return r == -EILSEQ ? "bad checksum, type or location" : strerror(-r);
 }
 
-static bool node_ok(struct loader *l, const struct range *rg,
-		    struct cow_disk_node_header *n)
+enum node_verdict { NODE_BAD, NODE_OK, NODE_STRAYS };
+
+/*
+ * NODE_STRAYS: a sound mapping leaf (checksum, header, stamp) whose keys
+ * leave their range or order; repair reads it entry by entry.
+ */
+static enum node_verdict node_ok(struct loader *l, const struct range *rg,
+				 struct cow_disk_node_header *n)
 {
 	u32 flags = le32_to_cpu(n->flags), nr = le32_to_cpu(n->nr_entries), i;
 	u32 vs = flags == COW_NODE_LEAF ? (rg->tree == COW_TREE_MAPPING ?
@@ -174,7 +234,7 @@ static bool node_ok(struct loader *l, const struct range *rg,
 		     (unsigned long long)rg->blocknr,
 		     (unsigned long long)le64_to_cpu(n->hdr.txn),
 		     (unsigned long long)rg->txn);
-		return false;
+		return NODE_BAD;
 	}
 	if ((flags != COW_NODE_LEAF && flags != COW_NODE_INTERNAL) ||
 	    le32_to_cpu(n->tree) != rg->tree || le32_to_cpu(n->value_size) != vs ||
@@ -182,18 +242,41 @@ static bool node_ok(struct loader *l, const struct range *rg,
 	    nr > le32_to_cpu(n->max_entries) || (!nr && rg->depth)) {
 		loss(l, rg, rg->blocknr, "btree node %llu has a bad header",
 		     (unsigned long long)rg->blocknr);
-		return false;
+		return NODE_BAD;
 	}
 	for (i = 0; i < nr; i++) {
 		k = le64_to_cpu(keys[i]);
 		if ((i && k <= le64_to_cpu(keys[i - 1])) || k < rg->lo ||
 		    (!rg->open && k >= rg->hi)) {
+			if (l->o->tolerant && flags == COW_NODE_LEAF &&
+			    rg->tree == COW_TREE_MAPPING)
+				return NODE_STRAYS;
 			loss(l, rg, rg->blocknr, "btree node %llu has keys out of order or range",
 			     (unsigned long long)rg->blocknr);
-			return false;
+			return NODE_BAD;
 		}
 	}
-	return true;
+	return NODE_OK;
+}
+
+/* In range and after the last entry taken from this leaf. */
+static void walk_leaf_with_strays(struct loader *l, const struct range *rg,
+				  struct cow_disk_node_header *n)
+{
+	u32 i, nr = cow_node_nr(n);
+	bool any = false;
+	u64 k, last = 0;
+
+	for (i = 0; i < nr && !l->err; i++) {
+		k = le64_to_cpu(cow_node_keys(n)[i]);
+		if (k >= rg->lo && (rg->open || k < rg->hi) && (!any || k > last)) {
+			leaf_value(l, rg, k, cow_node_value(n, i));
+			any = true;
+			last = k;
+		} else {
+			stray(l, rg, k, cow_node_value(n, i));
+		}
+	}
 }
 
 static void walk_children(struct loader *l, const struct range *rg,
@@ -243,8 +326,16 @@ static void walk(struct loader *l, const struct range *rg)
 		     (unsigned long long)rg->blocknr, why(r));
 		return;
 	}
-	if (node_ok(l, rg, cow_node(b)))
+	switch (node_ok(l, rg, cow_node(b))) {
+	case NODE_OK:
 		walk_children(l, rg, cow_node(b));
+		break;
+	case NODE_STRAYS:
+		walk_leaf_with_strays(l, rg, cow_node(b));
+		break;
+	case NODE_BAD:
+		break;
+	}
 	cow_bm_unlock(l->bm, b);
 }
 
@@ -349,8 +440,11 @@ static int load(struct loader *l)
 		total += le64_to_cpu(l->roots[i].count);
 	progress_begin("reading", total, l->o->progress);
 	for (i = 0; i < l->p->nr_vols && !l->err; i++) {
+		size_t strays = l->res->nr_strays;
+
 		l->vol = &l->p->vols[i];
 		walk_root(l, &l->roots[i], COW_TREE_MAPPING);
+		resolve_strays(l, strays);
 	}
 	progress_end();
 	return l->err;
@@ -383,5 +477,6 @@ int md_load(const char *dev, const struct md_load_opts *o, struct md_pool *p,
 void md_load_result_free(struct md_load_result *res)
 {
 	free(res->losses);
+	free(res->strays);
 	memset(res, 0, sizeof(*res));
 }

@@ -211,5 +211,9 @@ int mdev_read_sb(struct cow_block_manager *bm, struct cow_disk_superblock *sb,
 		return r;
 	memcpy(sb, cow_block_data(b), sizeof(*sb));
 	cow_bm_unlock(bm, b);
-	return le64_to_cpu(sb->magic) == COW_SB_MAGIC ? 0 : -EILSEQ;
+	if (le64_to_cpu(sb->magic) != COW_SB_MAGIC)
+		return -EILSEQ;
+	/* The other blocks are checked with the pool's own seed. */
+	cow_bm_set_csum_seed(bm, cow_sb_csum_seed(sb));
+	return 0;
 }

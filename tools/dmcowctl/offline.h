@@ -67,6 +67,12 @@ struct md_volume *md_add_volume(struct md_pool *p);
 int md_add_mapping(struct md_volume *v, uint64_t vchunk, uint64_t dchunk,
 		   uint32_t time);
 uint64_t md_volume_mapped(const struct md_volume *v);
+/* The data chunk @vchunk maps to, if it is mapped. */
+bool md_find_mapping(const struct md_volume *v, uint64_t vchunk,
+		     uint64_t *dchunk);
+/* Add one mapping anywhere in key order; -EEXIST if @vchunk is mapped. */
+int md_insert_mapping(struct md_volume *v, uint64_t vchunk, uint64_t dchunk,
+		      uint32_t time);
 
 /* Text and JSON forms (md-format.c). */
 int md_print(FILE *f, const struct md_pool *p, bool json);
@@ -92,9 +98,25 @@ struct md_load_opts {
 	bool progress;
 };
 
+/*
+ * Repair's decision about a mapping found in a valid btree leaf but
+ * outside the key range its parent gives that leaf (so the kernel never
+ * reads it): kept if nothing else maps the chunk, dropped if the mapping
+ * the kernel does read exists.
+ */
+struct md_stray {
+	uint64_t volume, block, vchunk, dchunk;
+	uint64_t other;		/* dropped: the data chunk the kernel reads, */
+#define MD_STRAY_BEYOND UINT64_MAX	/* or: dchunk is beyond the device */
+	uint32_t time;
+	bool kept;
+};
+
 struct md_load_result {
 	struct md_loss *losses;
 	size_t nr_losses;
+	struct md_stray *strays;
+	size_t nr_strays;
 	uint64_t lost_mappings, lost_volumes;
 	bool sb_damaged;	/* superblock checksum bad; fields used anyway */
 };

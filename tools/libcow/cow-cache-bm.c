@@ -104,8 +104,10 @@ static int write_back(struct cache_bm *c, struct cblock *cb)
 {
 	int r;
 
-	if (cb->v && cb->v->prepare_for_write)
+	if (cb->v && cb->v->prepare_for_write) {
+		cb->b.csum_seed = c->bm.csum_seed;
 		cb->v->prepare_for_write(cb->v, &cb->b, BS);
+	}
 	r = c->disk->ops->write(c->disk, cb->b.location, cb->b.data);
 	if (r) {
 		cow_err("write of metadata block %llu failed: %d",
@@ -171,10 +173,10 @@ static int validate(struct cow_block_manager *bm, struct cblock *cb,
 {
 	int r;
 
-	(void)bm;
 	if (cb->validated && cb->v == v)
 		return 0;
 	if (v && v->check) {
+		cb->b.csum_seed = bm->csum_seed;
 		r = v->check(v, &cb->b, BS);
 		if (r)
 			return r;
@@ -452,6 +454,7 @@ int cow_cache_bm_create(struct cow_disk *disk, unsigned int cache_blocks,
 	if (!c)
 		return -ENOMEM;
 	c->bm.ops = &cache_bm_ops;
+	c->bm.csum_seed = COW_CSUM_SEED_LEGACY;
 	c->disk = disk;
 	c->max_blocks = cache_blocks ? cache_blocks : 1;
 	c->lru.lru_next = c->lru.lru_prev = &c->lru;

@@ -163,6 +163,8 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 	aux = dm_bufio_get_aux_data(buf);
 	aux->block.location = b;
 	aux->block.data = data;
+	/* Kept for the write callback, which checksums with it too. */
+	aux->block.csum_seed = bm->csum_seed;
 
 	if (!try_hold(bbm, aux, write)) {
 		if (mode == GET_CACHED) {
@@ -180,9 +182,6 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 		if (r)
 			goto bad_held;
 	}
-	if (write)
-		dm_bufio_mark_buffer_dirty(buf);
-
 	*result = &aux->block;
 	return 0;
 
@@ -221,11 +220,23 @@ static int bufio_read_try_lock(struct cow_block_manager *bm, cow_block_t b,
 	return bufio_lock(bm, b, v, GET_CACHED, false, result);
 }
 
+/*
+ * A write holder marks the buffer dirty when it lets go, not when it takes
+ * the lock: dm-bufio writes dirty buffers back in the background whenever
+ * dirty ones outnumber clean ones, held or not, and clears the dirty bit as
+ * it starts.  A buffer marked at lock time and written back while its holder
+ * was still changing it would be clean, evictable, and re-read from disk
+ * without the changes made after the write started (issue #20: a btree leaf
+ * that kept entries a split had moved out).  persistent-data's block
+ * manager does the same for the same reason.
+ */
 static void bufio_unlock(struct cow_block_manager *bm, struct cow_block *b)
 {
 	struct bufio_aux *aux = to_aux(b);
 	struct dm_buffer *buf = aux->buffer;
 
+	if (aux->holders < 0)
+		dm_bufio_mark_buffer_dirty(buf);
 	release_hold(to_bbm(bm), aux);
 	dm_bufio_release(buf);
 }
@@ -310,6 +321,7 @@ struct cow_block_manager *cow_bufio_bm_create(struct block_device *bdev,
 		return ERR_PTR(-ENOMEM);
 
 	bbm->bm.ops = &bufio_bm_ops;
+	bbm->bm.csum_seed = COW_CSUM_SEED_LEGACY;
 	bbm->bdev = bdev;
 	spin_lock_init(&bbm->lock);
 	ratelimit_state_init(&bbm->err_limit, DEFAULT_RATELIMIT_INTERVAL,

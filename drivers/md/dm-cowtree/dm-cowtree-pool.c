@@ -208,6 +208,27 @@ void cow_pool_put(struct cow_pool *pool)
 		pool_destroy(pool);
 }
 
+/*
+ * Throwaway volumes (a file-level view's snapshot, for one) are deleted
+ * by whoever made them; one still here was left by a crash.  Failing to
+ * delete it is not a reason to refuse the pool.
+ */
+static void delete_throwaways(struct cow_pool *pool)
+{
+	u64 nr;
+	int r;
+
+	r = cow_pmd_delete_throwaways(pool->pmd, &nr);
+	if (!r && nr)
+		r = cow_pmd_commit(pool->pmd);
+	if (r)
+		DMERR("pool %pg: cannot delete the throwaway volumes left by a crash: error %d",
+		      pool->md_bdev, r);
+	else if (nr)
+		DMINFO("pool %pg: deleted %llu throwaway volume(s) left by a crash",
+		       pool->md_bdev, (unsigned long long)nr);
+}
+
 /* Open (formatting a blank device) the metadata; sets ti->error. */
 static int pool_open_metadata(struct dm_target *ti, struct cow_pool *pool,
 			      u64 nr_data_chunks, bool read_only)
@@ -239,9 +260,13 @@ static int pool_open_metadata(struct dm_target *ti, struct cow_pool *pool,
 	}
 	cow_bm_set_read_only(pool->bm, read_only);
 	r = cow_pmd_open(pool->bm, &args, &pool->pmd);
-	if (r)
+	if (r) {
 		ti->error = "Metadata device does not hold a valid cowtree pool of this chunk size (see kernel log)";
-	return r;
+		return r;
+	}
+	if (!read_only && !cow_pmd_needs_check(pool->pmd))
+		delete_throwaways(pool);
+	return 0;
 }
 
 static struct cow_pool *pool_create(struct dm_target *ti, struct pool_c *pt,
@@ -644,14 +669,58 @@ static enum vol_state volume_state(struct cow_pool *pool, u64 id)
 	return state;
 }
 
+/* "visible", "hidden" or "throwaway" into COW_VOL_F_* flags. */
+static int parse_visibility(const char *verb, const char *arg, u32 *flags)
+{
+	if (!strcmp(arg, "visible"))
+		*flags = 0;
+	else if (!strcmp(arg, "hidden"))
+		*flags = COW_VOL_F_HIDDEN;
+	else if (!strcmp(arg, "throwaway"))
+		*flags = COW_VOL_F_HIDDEN | COW_VOL_F_THROWAWAY;
+	else {
+		DMERR("%s: '%s' is not one of visible, hidden, throwaway", verb, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* create <id> <name> [hidden|throwaway] */
 static int msg_create(struct cow_pool *pool, unsigned int argc, char **argv,
 			char *result, unsigned int maxlen)
 {
+	u32 flags = 0;
 	u64 id;
 	int r;
 
 	r = parse_id_and_name(argv, &id);
-	return r ? r : cow_pmd_create_volume(pool->pmd, id, argv[2]);
+	if (!r && argc == 4)
+		r = parse_visibility("create", argv[3], &flags);
+	if (!r)
+		r = cow_pmd_create_volume(pool->pmd, id, argv[2]);
+	/* Same transaction: the message's commit comes after both. */
+	if (!r && flags)
+		r = cow_pmd_set_visibility(pool->pmd, id, flags, NULL);
+	return r;
+}
+
+/* set_visibility <id> <visible|hidden|throwaway> [<new name>] */
+static int msg_set_visibility(struct cow_pool *pool, unsigned int argc,
+			      char **argv, char *result, unsigned int maxlen)
+{
+	u32 flags;
+	u64 id;
+	int r;
+
+	r = parse_id(argv[1], &id);
+	if (!r)
+		r = parse_visibility("set_visibility", argv[2], &flags);
+	if (!r && argc == 4)
+		r = check_name(argv[3]);
+	if (r)
+		return r;
+	return cow_pmd_set_visibility(pool->pmd, id, flags,
+				      argc == 4 ? argv[3] : NULL);
 }
 
 static int msg_snapshot(struct cow_pool *pool, unsigned int argc, char **argv,
@@ -659,9 +728,19 @@ static int msg_snapshot(struct cow_pool *pool, unsigned int argc, char **argv,
 {
 	unsigned int i, nr = (argc - 1) / 3;
 	struct cow_snapshot_request *reqs;
+	u32 flags = 0;
 	int r = 0;
 
-	if ((argc - 1) % 3) {
+	/* An optional last word makes every snapshot of the message hidden. */
+	if ((argc - 1) % 3 == 1) {
+		r = parse_visibility("snapshot", argv[argc - 1], &flags);
+		if (r)
+			return r;
+	} else if ((argc - 1) % 3) {
+		DMERR("snapshot: arguments come in triples <new id> <origin id> <name>");
+		return -EINVAL;
+	}
+	if (!nr) {
 		DMERR("snapshot: arguments come in triples <new id> <origin id> <name>");
 		return -EINVAL;
 	}
@@ -677,6 +756,7 @@ static int msg_snapshot(struct cow_pool *pool, unsigned int argc, char **argv,
 		if (!r)
 			r = check_name(a[2]);
 		reqs[i].name = a[2];
+		reqs[i].flags = flags;
 		if (!r && volume_state(pool, reqs[i].origin_id) == VOL_LIVE) {
 			DMERR("snapshot: origin volume %llu is active and not suspended",
 			      (unsigned long long)reqs[i].origin_id);
@@ -834,7 +914,7 @@ struct pool_message {
 };
 
 static const struct pool_message pool_messages[] = {
-	{ "create", 3, 3, msg_create },
+	{ "create", 3, 4, msg_create },
 	{ "snapshot", 4, 0, msg_snapshot },
 	{ "delete", 2, 2, msg_delete },
 	{ "rollback", 3, 3, msg_rollback },
@@ -843,6 +923,7 @@ static const struct pool_message pool_messages[] = {
 	{ "release_metadata_snap", 1, 1, msg_release_metadata_snap },
 	{ "set_name", 3, 3, msg_set_name },
 	{ "set_size", 3, 3, msg_set_size },
+	{ "set_visibility", 3, 4, msg_set_visibility },
 	{ "volumes", 1, 1, msg_volumes, true },
 };
 

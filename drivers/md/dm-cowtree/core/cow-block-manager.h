@@ -70,13 +70,29 @@ struct cow_bm_ops {
 	void (*set_read_only)(struct cow_block_manager *bm, bool ro);
 };
 
+/*
+ * Seed of the block checksums of a pool formatted before the pool uuid was
+ * part of them (no COW_FEATURE_INCOMPAT_UUID_CSUM), and of every block
+ * manager until the pool's superblock has been read.
+ */
+#define COW_CSUM_SEED_LEGACY (~(u32)0)
+
 struct cow_block_manager {
 	const struct cow_bm_ops *ops;
+	/*
+	 * Seeds the checksum of every block but the superblock (which seeds
+	 * its own from the uuid it holds): derived from the pool uuid, so a
+	 * block left on the device by another pool never validates.  Set by
+	 * the core when it formats or opens a pool (cow_bm_set_csum_seed()).
+	 */
+	u32 csum_seed;
 };
 
 struct cow_block {
 	cow_block_t location;
 	void *data;
+	/* The block manager's csum_seed, set before a validator runs. */
+	u32 csum_seed;
 };
 
 static inline cow_block_t cow_block_location(struct cow_block *b)
@@ -119,7 +135,9 @@ static inline int cow_bm_read_lock(struct cow_block_manager *bm, cow_block_t b,
 
 /*
  * Write-lock block @b (reading and validating it first).  The block is
- * marked dirty; @v->prepare_for_write runs before it reaches the disk.
+ * dirty once unlocked (not before: a cache may write a dirty block back
+ * while it is held, and must see it dirty again after the last change);
+ * @v->prepare_for_write runs before it reaches the disk.
  * Fails with -EPERM on a read-only block manager.
  */
 static inline int cow_bm_write_lock(struct cow_block_manager *bm, cow_block_t b,
@@ -176,6 +194,12 @@ static inline void cow_bm_prefetch(struct cow_block_manager *bm, cow_block_t b)
 static inline void cow_bm_invalidate(struct cow_block_manager *bm)
 {
 	bm->ops->invalidate(bm);
+}
+
+/* Checksums of blocks validated or written from now on use @seed. */
+static inline void cow_bm_set_csum_seed(struct cow_block_manager *bm, u32 seed)
+{
+	bm->csum_seed = seed;
 }
 
 static inline bool cow_bm_is_read_only(struct cow_block_manager *bm)

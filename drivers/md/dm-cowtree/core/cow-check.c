@@ -106,6 +106,23 @@ static bool ref_meta(struct checker *c, u64 b, const char *what)
 	return c->meta_expected[b]++ == 0;
 }
 
+/* In words: the validator's reason, read again raw, or the error. */
+static const char *why_invalid(struct checker *c, u64 b,
+			       const struct cow_block_validator *v, int err)
+{
+	struct cow_block *raw;
+	const char *why = NULL;
+
+	if (err == -EILSEQ && v && !cow_bm_read_lock(c->bm, b, NULL, &raw)) {
+		raw->csum_seed = c->bm->csum_seed;
+		why = cow_block_problem(v, raw);
+		cow_bm_unlock(c->bm, raw);
+	}
+	if (why)
+		return why;
+	return err == -EILSEQ ? "bad checksum, type or location" : "read error";
+}
+
 static int lock(struct checker *c, u64 b, u64 txn,
 		const struct cow_block_validator *v, const char *what,
 		struct cow_block **result)
@@ -116,8 +133,8 @@ static int lock(struct checker *c, u64 b, u64 txn,
 	r = cow_bm_read_lock(c->bm, b, v, result);
 	if (r) {
 		problem(c, COW_CHECK_CORRUPT, b, 0, 0,
-			"%s block %llu unreadable or invalid (%d)", what,
-			(unsigned long long)b, r);
+			"%s block %llu unreadable or invalid (%s)", what,
+			(unsigned long long)b, why_invalid(c, b, v, r));
 		return r;
 	}
 	h = cow_block_data(*result);
@@ -513,6 +530,7 @@ static int read_sb(struct checker *c)
 	}
 	memcpy(&c->sb, cow_block_data(b), sizeof(c->sb));
 	cow_bm_unlock(c->bm, b);
+	cow_bm_set_csum_seed(c->bm, cow_sb_csum_seed(&c->sb));
 	if (le64_to_cpu(c->sb.magic) != COW_SB_MAGIC ||
 	    le64_to_cpu(c->sb.nr_metadata_blocks) > cow_bm_nr_blocks(c->bm) ||
 	    le64_to_cpu(c->sb.nr_metadata_blocks) < COW_MIN_METADATA_BLOCKS ||

@@ -28,12 +28,19 @@ void cow_format_build_checks(void)
 	BUILD_BUG_ON(sizeof(struct cow_disk_held) != COW_METADATA_BLOCK_SIZE);
 }
 
-u32 cow_block_csum(const void *data, size_t len, u32 salt)
+u32 cow_block_csum(const void *data, size_t len, u32 seed, u32 salt)
 {
 	const u8 *p = data;
 
-	return crc32c(~(u32)0, p + sizeof(__le32),
+	return crc32c(seed, p + sizeof(__le32),
 		      (unsigned int)(len - sizeof(__le32))) ^ salt;
+}
+
+u32 cow_sb_csum_seed(const struct cow_disk_superblock *sb)
+{
+	if (!(le64_to_cpu(sb->incompat_flags) & COW_FEATURE_INCOMPAT_UUID_CSUM))
+		return COW_CSUM_SEED_LEGACY;
+	return crc32c(~(u32)0, sb->uuid, sizeof(sb->uuid));
 }
 
 void cow_init_block_header(struct cow_block *b, u32 type, u64 txn)
@@ -67,13 +74,69 @@ struct cow_type_desc {
 	size_t len;	/* bytes covered by the checksum */
 };
 
+/* The superblock carries its own seed; every other block has the pool's. */
+static u32 csum_seed(const struct cow_type_desc *d, struct cow_block *b)
+{
+	if (d->type == COW_BT_SUPERBLOCK)
+		return cow_sb_csum_seed(cow_block_data(b));
+	return b->csum_seed;
+}
+
 static void prepare_common(const struct cow_type_desc *d, struct cow_block *b)
 {
 	struct cow_disk_block_header *h = cow_block_data(b);
 
 	h->type = cpu_to_le32(d->type);
 	h->blocknr = cpu_to_le64(cow_block_location(b));
-	h->csum = cpu_to_le32(cow_block_csum(h, d->len, d->salt));
+	h->csum = cpu_to_le32(cow_block_csum(h, d->len, csum_seed(d, b), d->salt));
+}
+
+/*
+ * A block whose checksum is wrong under this pool's seed: say whether it
+ * is a block of an older-format pool (valid under the legacy seed), that
+ * is, left on the device by another pool, rather than just damaged.  A
+ * block of another pool with uuid checksums cannot be told from damage.
+ */
+static void report_bad_csum(const struct cow_type_desc *d, const char *name,
+			    struct cow_block *b, u32 csum)
+{
+	struct cow_disk_block_header *h = cow_block_data(b);
+	u32 seed = csum_seed(d, b);
+
+	if (seed != COW_CSUM_SEED_LEGACY &&
+	    le32_to_cpu(h->csum) == cow_block_csum(h, d->len,
+						   COW_CSUM_SEED_LEGACY, d->salt)) {
+		cow_err_ratelimited("%s block %llu belongs to another pool (an older-format pool's block left on the device), not to this one",
+			name, (unsigned long long)cow_block_location(b));
+		return;
+	}
+	cow_err_ratelimited("%s block %llu checksum mismatch: 0x%08x != 0x%08x%s",
+		name, (unsigned long long)cow_block_location(b),
+		le32_to_cpu(h->csum), csum,
+		seed == COW_CSUM_SEED_LEGACY || d->type == COW_BT_SUPERBLOCK ? "" :
+		" (damaged, or a block of another pool: checksums include this pool's uuid)");
+}
+
+/* Why a block fails check_common(), or NULL if it passes. */
+static const char *common_problem(const struct cow_type_desc *d,
+				  struct cow_block *b)
+{
+	struct cow_disk_block_header *h = cow_block_data(b);
+	u32 seed = csum_seed(d, b);
+
+	if (le32_to_cpu(h->type) != d->type)
+		return "wrong block type";
+	if (le32_to_cpu(h->csum) == cow_block_csum(h, d->len, seed, d->salt)) {
+		if (le64_to_cpu(h->blocknr) != cow_block_location(b))
+			return "misdirected write: it claims another block number";
+		return NULL;
+	}
+	if (seed == COW_CSUM_SEED_LEGACY || d->type == COW_BT_SUPERBLOCK)
+		return "checksum mismatch";
+	if (le32_to_cpu(h->csum) == cow_block_csum(h, d->len,
+						   COW_CSUM_SEED_LEGACY, d->salt))
+		return "belongs to another pool (an older-format pool's block left on the device)";
+	return "checksum mismatch: damaged, or a block of another pool (checksums include this pool's uuid)";
 }
 
 static int check_common(const struct cow_type_desc *d, const char *name,
@@ -88,11 +151,9 @@ static int check_common(const struct cow_type_desc *d, const char *name,
 			le32_to_cpu(h->type));
 		return -EILSEQ;
 	}
-	csum = cow_block_csum(h, d->len, d->salt);
+	csum = cow_block_csum(h, d->len, csum_seed(d, b), d->salt);
 	if (le32_to_cpu(h->csum) != csum) {
-		cow_err_ratelimited("%s block %llu checksum mismatch: 0x%08x != 0x%08x",
-			name, (unsigned long long)cow_block_location(b),
-			le32_to_cpu(h->csum), csum);
+		report_bad_csum(d, name, b, csum);
 		return -EILSEQ;
 	}
 	if (le64_to_cpu(h->blocknr) != cow_block_location(b)) {
@@ -220,3 +281,35 @@ COW_DEFINE_VALIDATOR(dsm_rc, COW_BT_DSM_RC, COW_SALT_DSM_RC,
 		     COW_METADATA_BLOCK_SIZE, rc_extra);
 COW_DEFINE_VALIDATOR(held, COW_BT_HELD, COW_SALT_HELD,
 		     COW_METADATA_BLOCK_SIZE, no_extra);
+
+static const struct {
+	const struct cow_block_validator *v;
+	const struct cow_type_desc *d;
+	int (*extra)(struct cow_block *b);
+} descs[] = {
+	{ &cow_sb_validator, &sb_desc, no_extra },
+	{ &cow_node_validator, &node_desc, node_extra },
+	{ &cow_msm_root_validator, &msm_root_desc, msm_root_extra },
+	{ &cow_msm_index_validator, &msm_index_desc, index_extra },
+	{ &cow_msm_rc_validator, &msm_rc_desc, rc_extra },
+	{ &cow_dsm_rc_validator, &dsm_rc_desc, rc_extra },
+	{ &cow_held_validator, &held_desc, no_extra },
+};
+
+const char *cow_block_problem(const struct cow_block_validator *v,
+			      struct cow_block *b)
+{
+	const char *why;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(descs); i++) {
+		if (descs[i].v != v)
+			continue;
+		why = common_problem(descs[i].d, b);
+		if (why)
+			return why;
+		/* (logs the details as the validator would) */
+		return descs[i].extra(b) ? "impossible contents for its type" : NULL;
+	}
+	return "unknown block type";
+}

@@ -94,10 +94,19 @@ struct cow_disk_root {
 #define COW_FEATURE_COMPAT_RO_WRITTEN (1ULL << 0)
 #define COW_FEATURE_COMPAT_RO_EXCLUSIVE (1ULL << 1)
 
+/*
+ * INCOMPAT_UUID_CSUM: every block checksum but the superblock's is seeded
+ * with crc32c(~0, uuid) instead of ~0 (cow_sb_csum_seed()), so a block an
+ * earlier pool left at the same place, with the same type, block number
+ * and stamp, fails validation in this one.  The superblock seeds its own
+ * checksum the same way from the uuid it holds.  Set at format.
+ */
+#define COW_FEATURE_INCOMPAT_UUID_CSUM (1ULL << 0)
+
 #define COW_FEATURE_COMPAT_SUPP 0ULL
 #define COW_FEATURE_COMPAT_RO_SUPP \
 	(COW_FEATURE_COMPAT_RO_WRITTEN | COW_FEATURE_COMPAT_RO_EXCLUSIVE)
-#define COW_FEATURE_INCOMPAT_SUPP 0ULL
+#define COW_FEATURE_INCOMPAT_SUPP COW_FEATURE_INCOMPAT_UUID_CSUM
 
 struct cow_disk_superblock {
 	struct cow_disk_block_header hdr;
@@ -298,8 +307,22 @@ void cow_init_block_header(struct cow_block *b, u32 type, u64 txn);
  */
 int cow_check_stamp(struct cow_block *b, u64 txn, const char *what);
 
-/* Checksum of one block type, as stored in the header. */
-u32 cow_block_csum(const void *data, size_t len, u32 salt);
+/*
+ * Checksum of one block type, as stored in the header: crc32c of the
+ * block after the csum field, from @seed, xor @salt.
+ */
+u32 cow_block_csum(const void *data, size_t len, u32 seed, u32 salt);
+
+/*
+ * Why @b (read raw, with b->csum_seed set) does not pass validator @v, in
+ * words for a report ("checksum mismatch: damaged, or a block of another
+ * pool ..."), or NULL if it does.  Logs nothing.
+ */
+const char *cow_block_problem(const struct cow_block_validator *v,
+			      struct cow_block *b);
+
+/* Checksum seed of the pool whose superblock is @sb (see UUID_CSUM). */
+u32 cow_sb_csum_seed(const struct cow_disk_superblock *sb);
 
 /* Compile-time layout checks; called from the format code. */
 void cow_format_build_checks(void);

@@ -181,6 +181,7 @@ static int read_sb(struct cow_pool_metadata *pmd)
 	}
 	memcpy(&pmd->sb, cow_block_data(b), sizeof(pmd->sb));
 	cow_bm_unlock(pmd->bm, b);
+	cow_bm_set_csum_seed(pmd->bm, cow_sb_csum_seed(&pmd->sb));
 	return 0;
 }
 
@@ -249,6 +250,12 @@ int cow_pmd_is_unformatted(struct cow_block_manager *bm, bool *result)
 int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 		   u64 nr_data_chunks)
 {
+	return cow_pmd_format_uuid(bm, chunk_sectors, nr_data_chunks, NULL);
+}
+
+int cow_pmd_format_uuid(struct cow_block_manager *bm, u32 chunk_sectors,
+			u64 nr_data_chunks, const u8 *uuid)
+{
 	struct cow_pool_metadata *pmd;
 	struct cow_disk_superblock *sb;
 	u64 nr_blocks = min_t(u64, cow_bm_nr_blocks(bm), COW_MAX_METADATA_BLOCKS);
@@ -265,6 +272,14 @@ int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 	pmd = alloc_pmd(bm);
 	if (!pmd)
 		return -ENOMEM;
+	sb = &pmd->sb;
+	if (uuid)
+		memcpy(sb->uuid, uuid, sizeof(sb->uuid));
+	else
+		cow_random_bytes(sb->uuid, sizeof(sb->uuid));
+	/* Before the first block is written: every one carries the seed. */
+	sb->incompat_flags = cpu_to_le64(COW_FEATURE_INCOMPAT_UUID_CSUM);
+	cow_bm_set_csum_seed(bm, cow_sb_csum_seed(sb));
 	r = cow_msm_create(bm, nr_blocks, &pmd->msm);
 	if (r)
 		goto out;
@@ -278,10 +293,8 @@ int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 	r = cow_dsm_create(&pmd->tm, nr_data_chunks, &pmd->dsm);
 	if (r)
 		goto out;
-	sb = &pmd->sb;
 	sb->magic = cpu_to_le64(COW_SB_MAGIC);
 	sb->version = cpu_to_le32(COW_FORMAT_VERSION);
-	cow_random_bytes(sb->uuid, sizeof(sb->uuid));
 	sb->metadata_block_size = cpu_to_le32(COW_METADATA_BLOCK_SIZE);
 	sb->chunk_sectors = cpu_to_le32(chunk_sectors);
 	sb->compat_ro_flags = cpu_to_le64(COW_FEATURE_COMPAT_RO_WRITTEN |

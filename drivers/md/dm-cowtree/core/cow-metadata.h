@@ -39,10 +39,16 @@ int cow_pmd_is_unformatted(struct cow_block_manager *bm, bool *result);
 
 /*
  * Write a new, empty pool to @bm (which must be writable) and commit it.
- * @nr_data_chunks is the data device size in chunks.
+ * @nr_data_chunks is the data device size in chunks.  The pool gets a
+ * random uuid, which seeds every block checksum (INCOMPAT_UUID_CSUM);
+ * @bm's checksum seed is set to it.
  */
 int cow_pmd_format(struct cow_block_manager *bm, u32 chunk_sectors,
 		   u64 nr_data_chunks);
+
+/* As cow_pmd_format(), with the 16-byte @uuid (a restored pool keeps its own). */
+int cow_pmd_format_uuid(struct cow_block_manager *bm, u32 chunk_sectors,
+			u64 nr_data_chunks, const u8 *uuid);
 
 struct cow_pmd_open_args {
 	u32 chunk_sectors;	/* 0: accept what the superblock says */
@@ -118,6 +124,16 @@ int cow_pmd_get_reclaiming_chunks(struct cow_pool_metadata *pmd, u64 *result);
 /* Volumes */
 
 #define COW_VOL_F_DELETING (1u << 0)	/* hidden; being reclaimed */
+/*
+ * Hidden volumes are the tools' own: a file-level view's throwaway
+ * snapshot, a receive in progress.  They work like any other volume; only
+ * listings leave them out unless asked.  A THROWAWAY volume (always
+ * HIDDEN too) is deleted when the pool is next opened: whatever made it
+ * did not live to delete it (cow_pmd_delete_throwaways()).
+ */
+#define COW_VOL_F_HIDDEN (1u << 1)
+#define COW_VOL_F_THROWAWAY (1u << 2)
+#define COW_VOL_F_VISIBILITY (COW_VOL_F_HIDDEN | COW_VOL_F_THROWAWAY)
 
 struct cow_volume_info {
 	u64 id;
@@ -152,6 +168,7 @@ struct cow_snapshot_request {
 	u64 new_id;
 	u64 origin_id;
 	const char *name;
+	u32 flags;		/* 0, HIDDEN or HIDDEN | THROWAWAY */
 };
 
 /*
@@ -189,6 +206,20 @@ int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id);
 void cow_volume_set_quiesced(struct cow_volume *vol, bool quiesced);
 
 int cow_pmd_set_name(struct cow_pool_metadata *pmd, u64 id, const char *name);
+
+/*
+ * Set @id's visibility (@flags: 0, HIDDEN or HIDDEN | THROWAWAY) and, if
+ * @name is not NULL, its name, in one record update: a hidden volume made
+ * visible under its final name appears atomically at the next commit.
+ */
+int cow_pmd_set_visibility(struct cow_pool_metadata *pmd, u64 id, u32 flags,
+			   const char *name);
+
+/*
+ * Delete every THROWAWAY volume (none may be open); *@nr counts them.
+ * Called once when a writable pool is opened.
+ */
+int cow_pmd_delete_throwaways(struct cow_pool_metadata *pmd, u64 *nr);
 int cow_pmd_set_size(struct cow_pool_metadata *pmd, u64 id, u64 size_sectors);
 
 /* -ENOENT if no live volume has that id. */

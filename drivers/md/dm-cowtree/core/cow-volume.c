@@ -350,6 +350,13 @@ out:
 	return r;
 }
 
+/* A volume's visibility flags are one of three sane combinations. */
+static bool visibility_ok(u32 flags)
+{
+	return flags == 0 || flags == COW_VOL_F_HIDDEN ||
+	       flags == COW_VOL_F_VISIBILITY;
+}
+
 static int check_snapshot_reqs(struct cow_pool_metadata *pmd,
 			       const struct cow_snapshot_request *reqs,
 			       unsigned int nr, struct cow_disk_volume *rec)
@@ -358,6 +365,8 @@ static int check_snapshot_reqs(struct cow_pool_metadata *pmd,
 	int r;
 
 	for (i = 0; i < nr; i++) {
+		if (!visibility_ok(reqs[i].flags))
+			return -EINVAL;
 		r = check_name(reqs[i].name);
 		if (!r)
 			r = id_free(pmd, reqs[i].new_id);
@@ -407,6 +416,7 @@ static int snapshot_one(struct cow_pool_metadata *pmd,
 	rec->snap_time = cpu_to_le32(pmd->time);
 	/* Every mapping is older than the bumped time: all inherited. */
 	rec->origin_time = cpu_to_le32(pmd->time);
+	rec->flags = cpu_to_le32(req->flags);
 	cow_root_to_disk(&m, &rec->mapping);
 	rec->alloc_hint = cpu_to_le64(alloc_hint);
 	return cow_vol_write_record(pmd, rec);
@@ -554,7 +564,8 @@ int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id)
 /* Record fields */
 
 static int update_record(struct cow_pool_metadata *pmd, u64 id,
-			 const char *name, const u64 *size)
+			 const char *name, const u64 *size,
+			 const u32 *visibility)
 {
 	struct cow_disk_volume *rec;
 	int r;
@@ -575,6 +586,10 @@ static int update_record(struct cow_pool_metadata *pmd, u64 id,
 			set_name(rec, name);
 		if (size)
 			rec->size_sectors = cpu_to_le64(*size);
+		if (visibility)
+			rec->flags = cpu_to_le32((le32_to_cpu(rec->flags) &
+						  ~COW_VOL_F_VISIBILITY) |
+						 *visibility);
 		r = cow_pmd_note_change(pmd, put_record(pmd, rec));
 	}
 	up_write(&pmd->lock);
@@ -584,12 +599,57 @@ static int update_record(struct cow_pool_metadata *pmd, u64 id,
 
 int cow_pmd_set_name(struct cow_pool_metadata *pmd, u64 id, const char *name)
 {
-	return update_record(pmd, id, name ? name : "", NULL);
+	return update_record(pmd, id, name ? name : "", NULL, NULL);
 }
 
 int cow_pmd_set_size(struct cow_pool_metadata *pmd, u64 id, u64 size_sectors)
 {
-	return update_record(pmd, id, NULL, &size_sectors);
+	return update_record(pmd, id, NULL, &size_sectors, NULL);
+}
+
+int cow_pmd_set_visibility(struct cow_pool_metadata *pmd, u64 id, u32 flags,
+			   const char *name)
+{
+	if (!visibility_ok(flags))
+		return -EINVAL;
+	return update_record(pmd, id, name, NULL, &flags);
+}
+
+struct throwaways {
+	u64 ids[16];
+	unsigned int nr;
+};
+
+static int find_throwaway(void *context, const struct cow_volume_info *info)
+{
+	struct throwaways *t = context;
+
+	if (!(info->flags & COW_VOL_F_THROWAWAY))
+		return 0;
+	t->ids[t->nr++] = info->id;
+	return t->nr == ARRAY_SIZE(t->ids);	/* full: delete, then look again */
+}
+
+int cow_pmd_delete_throwaways(struct cow_pool_metadata *pmd, u64 *nr)
+{
+	struct throwaways *t;
+	unsigned int i;
+	int r;
+
+	*nr = 0;
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+	do {
+		t->nr = 0;
+		r = cow_pmd_walk_volumes(pmd, find_throwaway, t);
+		for (i = 0; !r && i < t->nr; i++)
+			r = cow_pmd_delete_volume(pmd, t->ids[i]);
+		if (!r)
+			*nr += t->nr;
+	} while (!r && t->nr == ARRAY_SIZE(t->ids));
+	kfree(t);
+	return r;
 }
 
 int cow_pmd_get_volume_info(struct cow_pool_metadata *pmd, u64 id,
