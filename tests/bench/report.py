@@ -168,6 +168,13 @@ IDLE_SYMBOLS = ("native_safe_halt", "default_idle", "pv_native_safe_halt", "acpi
                 "cpu_idle_poll", "mwait_idle")
 
 
+def symbol_name(sym, dso):
+    """perf's "[k] name" / "[.] name": the name, and its binary unless
+    it is the kernel proper."""
+    name = sym[4:] if sym.startswith(("[k] ", "[.] ")) else sym
+    return name if dso == "[kernel.kallsyms]" else f"{name} {dso}"
+
+
 def profile_summary(prof, fio):
     """Per profiled workload and target: the measured ns per I/O (under
     icount about one instruction per ns; from the unprofiled run) and where
@@ -191,7 +198,7 @@ def profile_summary(prof, fio):
                     "ns_per_io": round(ns) if ns else None,
                     "idle_pct": round(sum(p for p, _, _ in prof[(t, w)]) - busy, 1),
                     "dso": [entry(p, d) for d, p in sorted(dsos.items(), key=lambda x: -x[1])],
-                    "sym": [entry(p, f"{sym} ({d})") for p, d, sym in rows]})
+                    "sym": [entry(p, symbol_name(sym, d)) for p, d, sym in rows]})
     return out
 
 
