@@ -106,30 +106,63 @@ static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
 			xlate_slot(vol, v)->key = 0;
 }
 
-static void xlate_fill(void *context, u64 key, const void *value)
+/* Entries of a leaf going into the cache, a batch per lock hold. */
+struct xlate_fill {
+	struct cow_volume *vol;
+	unsigned int nr;
+	struct cow_xlate_entry e[16];
+};
+
+static void xlate_fill_flush(struct xlate_fill *f)
 {
-	xlate_put(context, key, le64_to_cpu(*(const __le64 *)value));
+	unsigned int i;
+
+	spin_lock(&f->vol->xlate_lock);
+	for (i = 0; i < f->nr; i++)
+		*xlate_slot(f->vol, f->e[i].key - 1) = f->e[i];
+	spin_unlock(&f->vol->xlate_lock);
+	f->nr = 0;
+}
+
+static void xlate_fill_one(void *context, u64 key, const void *value)
+{
+	struct xlate_fill *f = context;
+
+	f->e[f->nr].key = key + 1;
+	f->e[f->nr].value = le64_to_cpu(*(const __le64 *)value);
+	if (++f->nr == ARRAY_SIZE(f->e))
+		xlate_fill_flush(f);
 }
 
 /*
- * Mapping value of @vchunk: the cache, or the btree.  A btree lookup also
- * caches the next COW_XLATE_FILL entries of its leaf: a sequential reader
- * then reads the btree once per COW_XLATE_FILL chunks, not every chunk.
+ * Mapping value of @vchunk: the cache, or the btree.  When the chunk
+ * before was looked up too (a sequential reader), a btree lookup also
+ * caches the next COW_XLATE_FILL entries of its leaf, so such a reader
+ * reads the btree once per COW_XLATE_FILL chunks; a random reader caches
+ * only what it looked up (filling would evict more than it saves).
  */
-#define COW_XLATE_FILL 32u
+#define COW_XLATE_FILL 128u
 
 static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 			u64 *value)
 {
 	struct cow_pool_metadata *pmd = vol->pmd;
+	struct xlate_fill fill = { .vol = vol };
+	unsigned int max_next = 1;
 	__le64 v;
+	u64 prev;
 	int r;
 
 	if (xlate_get(vol, vchunk, value))
 		return 0;
+	if (!vol->xlate)
+		max_next = 0;
+	else if (vchunk && xlate_get(vol, vchunk - 1, &prev))
+		max_next = COW_XLATE_FILL;
 	r = cow_btree_lookup_next(&pmd->map_info, &vol->mapping, vchunk, &v,
-				  can_block, vol->xlate ? COW_XLATE_FILL : 0,
-				  xlate_fill, vol);
+				  can_block, max_next, xlate_fill_one, &fill);
+	if (fill.nr)
+		xlate_fill_flush(&fill);
 	if (!r)
 		*value = le64_to_cpu(v);
 	return r;
