@@ -11,7 +11,7 @@ PACKAGES=(
 	build-essential make gcc pkg-config kmod
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio xz-utils
-	fio lvm2 dmsetup thin-provisioning-tools
+	fio lvm2 dmsetup thin-provisioning-tools linux-perf
 	libdevmapper-dev libblkid-dev libmount-dev libjson-c-dev
 	e2fsprogs libext2fs-dev xfsprogs xfslibs-dev attr acl
 	libisal-dev

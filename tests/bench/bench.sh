@@ -1,34 +1,77 @@
 # Benchmark guest script: every target in ONE boot, on the same brd devices.
-# Prints "BENCH-JSON <target> <workload> <extra>" followed by fio's JSON
-# (one line), and "BENCH-VALUE <target> <metric> <value>" for non-fio
-# figures.  tests/bench/report.py turns the console log into the results.
+# Prints "BENCH-JSON <target> <workload>" followed by fio's JSON (one
+# line; workload "*": several jobs, each named by its workload), "BENCH-VALUE <target> <metric> <value>" for non-fio figures
+# and "BENCH-PROFILE <target> <workload> <sort> <percent> <name>" for the
+# perf profile.  tests/bench/report.py turns the console log into results.
+#
+# BENCH_CLOCK=icount (default; run.sh boots QEMU with -icount shift=0,
+# sleep=off -smp 1): guest time is a function of executed instructions, so
+# a job gives the same IOPS to the last digit in every run and boot.  What
+# it measures is CPU work per I/O (about 1 ns per instruction), not device
+# latency.  Jobs are sized by I/O count (--io_size, fixed --randseed), and
+# each comparison runs once.  BENCH_CLOCK=realtime: plain TCG, jobs run for
+# BENCH_RUNTIME seconds, comparisons interleaved (A B B A ...) so that
+# drift cancels.
 # timeout: 3000
 # mem: 3072
 
 QUICK=${QUICK:-0}
+CLOCK=${BENCH_CLOCK:-icount}
 if [ "$QUICK" = 1 ]; then
 	VOL_MIB=16 RUNTIME=1 SNAP_COUNTS="1 3" LAT_REPS=3 DEL_MIB=8
+	RAND_MIB=8 SEQ_MIB=32 PROF_RAND_MIB=4 PROF_SEQ_MIB=16
 	# one run of each kind: the smoke test covers every path, measures nothing
 	QDS=16 CM_QDS=16 CM_MODES="kcopyd rmw" ACCT_ORDER="Y N"
+	PROFILE_TARGETS="cow64k" PROFILE_WORKLOADS="randwrite-4k-qd16"
 else
 	VOL_MIB=${BENCH_VOL_MIB:-256} RUNTIME=${BENCH_RUNTIME:-5}
-	SNAP_COUNTS="1 4 10 100" LAT_REPS=20 DEL_MIB=256
+	SNAP_COUNTS="1 4 6 100" LAT_REPS=20 DEL_MIB=256
+	# 16384 random 4 KiB I/Os, 512 (or 1024) 1 MiB ones
+	RAND_MIB=64 SEQ_MIB=$((VOL_MIB * 2)) PROF_RAND_MIB=32 PROF_SEQ_MIB=$VOL_MIB
 	QDS="1 16" CM_QDS="1 16"	# queue depths: standard set, copy modes
 	CM_MODES="kcopyd rmw rmw kcopyd kcopyd rmw rmw kcopyd"
 	ACCT_ORDER="Y N N Y Y N N Y"
+	PROFILE_TARGETS="linear thin64k cow64k"
+	PROFILE_WORKLOADS="randwrite-4k-qd16 randread-4k-qd16 seqwrite-1M-qd16 seqread-1M-qd16 firstwrite-snap1"
+fi
+AB_KINDS="thin cow cow thin thin cow cow thin"
+[ "$QUICK" = 1 ] && AB_KINDS="thin cow"
+if [ "$CLOCK" = icount ]; then
+	# Repeats are identical: one run of each variant is the measurement.
+	CM_MODES="kcopyd rmw" ACCT_ORDER="Y N" AB_KINDS="thin cow"
 fi
 DATA_MIB=$((VOL_MIB * 3 + 64))
 [ $DATA_MIB -lt $((DEL_MIB * 2 + 64)) ] && DATA_MIB=$((DEL_MIB * 2 + 64))
 VOL_SECT=$((VOL_MIB * 2048))
+# Console output costs guest instructions: keep the kernel quiet, and look
+# for kernel reports in dmesg at the end instead (finish).
 dmesg -n 1
+
+# finish: fail on any kernel report the quiet console did not show, then end.
+KERNEL_REPORT='BUG:|Oops|WARNING:|KASAN|UBSAN|Kernel panic|general protection|possible (recursive|circular) locking|inconsistent lock state|INFO: task .* blocked|Call Trace:'
+finish() {
+	if dmesg | grep -E "$KERNEL_REPORT" > /tmp/kernel-report; then
+		cat /tmp/kernel-report
+		die "kernel report in dmesg (hidden from the console by dmesg -n 1)"
+	fi
+	log "bench: done"
+	exit 0
+}
 
 brd_load 3 $DATA_MIB
 DATA=/dev/ram0 META=/dev/ram1 COWSTORE=/dev/ram2
 DATA_SECT=$(blockdev --getsz $DATA)
 load_cowtree
-log "bench: kernel $(uname -r), volume ${VOL_MIB} MiB, runtime ${RUNTIME}s, quick=$QUICK"
+log "bench: kernel $(uname -r), clock $CLOCK, volume ${VOL_MIB} MiB, quick=$QUICK"
 echo "BENCH-VALUE env kernel $(uname -r)"
+echo "BENCH-VALUE env clock $CLOCK"
 echo "BENCH-VALUE env volume_mib $VOL_MIB"
+if [ "$CLOCK" = icount ]; then
+	echo "BENCH-VALUE env random_io_mib $RAND_MIB"
+	echo "BENCH-VALUE env sequential_io_mib $SEQ_MIB"
+else
+	echo "BENCH-VALUE env runtime_s $RUNTIME"
+fi
 
 # fio_run TARGET WORKLOAD DEV ARGS...: one fio job, JSON on one line.
 fio_run() {
@@ -40,19 +83,66 @@ fio_run() {
 	echo "BENCH-JSON $t $w $(tr -d '\n' < /tmp/fio.json)"
 }
 
-timed() { fio_args="--time_based --runtime=$RUNTIME --size=${VOL_MIB}M"; }
-timed
+# fio_jobs TARGET DEV WORKLOAD...: standard workloads one after the other
+# in ONE fio process (starting fio, with its 60 libraries, costs more
+# guest instructions than a job); report.py takes each job's name.
+fio_jobs() {
+	t=$1 dev=$2
+	shift 2
+	jobs=""
+	for w in "$@"; do
+		jobs="$jobs --name=$w $(workload_args $w) --stonewall"
+	done
+	fio --filename="$dev" --ioengine=libaio --direct=1 --output-format=json \
+		$jobs > /tmp/fio.json 2>/tmp/fio.err ||
+		{ cat /tmp/fio.err; die "fio $t $* failed"; }
+	echo "BENCH-JSON $t * $(tr -d '\n' < /tmp/fio.json)"
+}
+
+# prep DEV MIB: write the first MIB of DEV once (provisions every chunk).
+prep() {
+	dd if=/dev/zero of=$1 bs=1M count=$2 oflag=direct 2>/tmp/dd.err ||
+		{ cat /tmp/dd.err; die "prep $1"; }
+}
+
+# Load of a standard job: a number of I/Os (icount), or a time (realtime).
+rand_load() {
+	if [ "$CLOCK" = icount ]; then
+		echo "--size=${VOL_MIB}M --io_size=${1:-$RAND_MIB}M --randseed=1"
+	else
+		echo "--time_based --runtime=$RUNTIME --size=${VOL_MIB}M"
+	fi
+}
+seq_load() {
+	if [ "$CLOCK" = icount ]; then
+		echo "--size=${VOL_MIB}M --io_size=${1:-$SEQ_MIB}M"
+	else
+		echo "--time_based --runtime=$RUNTIME --size=${VOL_MIB}M"
+	fi
+}
+
+# fio arguments of standard workload NAME (for measuring and profiling).
+workload_args() { # NAME [IO_MIB]
+	case $1 in
+	randwrite-4k-qd*) echo "--rw=randwrite --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
+	randread-4k-qd*) echo "--rw=randread --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
+	seqwrite-1M-qd*) echo "--rw=write --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
+	seqread-1M-qd*) echo "--rw=read --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
+	*) die "unknown workload $1" ;;
+	esac
+}
 
 # The standard set on a provisioned device (written once first).
 standard_workloads() {
 	t=$1 dev=$2
-	fio_run "$t" prep "$dev" --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+	prep "$dev" $VOL_MIB
+	ws=""
 	for qd in $QDS; do
-		fio_run "$t" randwrite-4k-qd$qd "$dev" --rw=randwrite --bs=4k --iodepth=$qd $fio_args
-		fio_run "$t" randread-4k-qd$qd "$dev" --rw=randread --bs=4k --iodepth=$qd $fio_args
-		fio_run "$t" seqwrite-1M-qd$qd "$dev" --rw=write --bs=1M --iodepth=$qd $fio_args
-		fio_run "$t" seqread-1M-qd$qd "$dev" --rw=read --bs=1M --iodepth=$qd $fio_args
+		for w in randwrite-4k randread-4k seqwrite-1M seqread-1M; do
+			ws="$ws $w-qd$qd"
+		done
 	done
+	fio_jobs "$t" "$dev" $ws
 }
 
 # One 4 KiB write at the start of every chunk: each write breaks sharing.
@@ -162,9 +252,7 @@ copy_mode_bench() {
 					rep=$((rep + 1))
 					echo $mode > $CM_PARAM || die "copy_mode=$mode"
 					cow_up $cs
-					fio --name=prep --filename=/dev/mapper/bvol --ioengine=libaio \
-						--direct=1 --rw=write --bs=1M --iodepth=16 \
-						--size=${mib}M > /dev/null || die "prep"
+					prep /dev/mapper/bvol $mib
 					cow_snap > /dev/null || die "snapshot"
 					fio --name=cm --read_iolog=/tmp/cm.iolog --replay_no_stall=1 \
 						--ioengine=libaio --direct=1 --iodepth=$qd \
@@ -193,10 +281,9 @@ acct_bench() {
 		rep=$((rep + 1))
 		echo $acct > $ACCT_PARAM || die "exclusive_accounting=$acct"
 		cow_up 128
-		fio_run cow64k-acct$acct prep /dev/mapper/bvol --rw=write --bs=1M \
-			--iodepth=16 --size=${VOL_MIB}M
+		prep /dev/mapper/bvol $VOL_MIB
 		fio_run cow64k-acct$acct acct-randwrite-4k-qd16.$rep /dev/mapper/bvol \
-			--rw=randwrite --bs=4k --iodepth=16 $fio_args
+			$(workload_args randwrite-4k-qd16)
 		cow_snap > /dev/null || die "snapshot"
 		first_write cow64k-acct$acct acct-firstwrite-snap1.$rep /dev/mapper/bvol 64
 		cow_down
@@ -215,76 +302,71 @@ ab_first_write() {
 		rep=$((rep + 1))
 		log "bench: ${kind}64k first write after 1 snapshot (interleaved run $rep)"
 		${kind}_up 128
-		fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
+		prep /dev/mapper/bvol $VOL_MIB
 		${kind}_snap > /dev/null || die "snapshot"
 		first_write ${kind}64k ab-firstwrite-snap1.$rep /dev/mapper/bvol 64
 		${kind}_down
 	done
 }
-AB_KINDS="thin cow cow thin thin cow cow thin"
-[ "$QUICK" = 1 ] && AB_KINDS="thin cow"
-
-if [ "${BENCH_ONLY:-}" = versus-thin ]; then
-	ab_first_write "$AB_KINDS"
-	log "bench: done"
-	exit 0
-fi
-if [ "${BENCH_ONLY:-}" = accounting ]; then
-	log "bench: exclusive accounting cost only"
-	acct_bench
-	log "bench: done"
-	exit 0
-fi
-if [ "${BENCH_ONLY:-}" = copy-mode ]; then
-	log "bench: copy strategy only"
-	copy_mode_bench
-	log "bench: done"
-	exit 0
-fi
-
 #---------------------------------------------------------------- standard set
 
-log "bench: raw device"
-standard_workloads raw $DATA
-log "bench: dm-linear"
-linear_up; standard_workloads linear /dev/mapper/bvol; linear_down
-for bs in 128 2048; do
-	log "bench: dm-thin ${bs} sectors"
-	thin_up $bs; standard_workloads thin$((bs / 2))k /dev/mapper/bvol; thin_down
-done
-for cs in 8 128 2048; do
-	log "bench: cowtree ${cs} sectors"
-	cow_up $cs; standard_workloads cow$((cs / 2))k /dev/mapper/bvol
-	st=$(dmsetup status bpool | cut -d' ' -f5)
-	vs=$(dmsetup status bvol | cut -d' ' -f4)
-	echo "BENCH-VALUE cow$((cs / 2))k meta_used_blocks ${st%/*}"
-	echo "BENCH-VALUE cow$((cs / 2))k mapped_chunks $vs"
-	cow_down
-done
-thin_up 128
-fio_run thin64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
-st=$(dmsetup status bpool)
-echo "BENCH-VALUE thin64k meta_used_blocks $(echo $st | cut -d' ' -f5 | cut -d/ -f1)"
-echo "BENCH-VALUE thin64k mapped_chunks $(echo $st | cut -d' ' -f6 | cut -d/ -f1)"
-thin_down
+standard_set() { # CHUNK_SECTORS... (cowtree chunk sizes; dm-thin: 64 and 1024 KiB)
+	log "bench: raw device"
+	standard_workloads raw $DATA
+	log "bench: dm-linear"
+	linear_up; standard_workloads linear /dev/mapper/bvol; linear_down
+	for bs in $THIN_BS; do
+		log "bench: dm-thin ${bs} sectors"
+		thin_up $bs; standard_workloads thin$((bs / 2))k /dev/mapper/bvol; thin_down
+	done
+	for cs in "$@"; do
+		log "bench: cowtree ${cs} sectors"
+		cow_up $cs; standard_workloads cow$((cs / 2))k /dev/mapper/bvol
+		st=$(dmsetup status bpool | cut -d' ' -f5)
+		vs=$(dmsetup status bvol | cut -d' ' -f4)
+		echo "BENCH-VALUE cow$((cs / 2))k meta_used_blocks ${st%/*}"
+		echo "BENCH-VALUE cow$((cs / 2))k mapped_chunks $vs"
+		cow_down
+	done
+	thin_up 128
+	prep /dev/mapper/bvol $VOL_MIB
+	st=$(dmsetup status bpool)
+	echo "BENCH-VALUE thin64k meta_used_blocks $(echo $st | cut -d' ' -f5 | cut -d/ -f1)"
+	echo "BENCH-VALUE thin64k mapped_chunks $(echo $st | cut -d' ' -f6 | cut -d/ -f1)"
+	thin_down
+}
+THIN_BS="128 2048"
 
 #---------------------------------------------------------------- first write after N snapshots
 
-for n in $SNAP_COUNTS; do
-	for spec in thin:128 cow:8 cow:128 cow:2048; do
-		kind=${spec%:*} cs=${spec#*:}
-		# chunk-size sweep only for one snapshot; the scaling test at 64 KiB
-		[ $n != 1 ] && [ $cs != 128 ] && continue
-		t=$kind$((cs / 2))k
-		log "bench: $t first write after $n snapshots"
-		${kind}_up $cs
-		fio_run $t prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
-		i=0
-		while [ $i -lt $n ]; do ${kind}_snap >/dev/null || die "snapshot $i"; i=$((i + 1)); done
-		first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
-		${kind}_down
+# snapshot_scaling "COUNTS" "KIND:CHUNK_SECTORS...": the chunk-size sweep
+# only for one snapshot; the scaling test at 64 KiB.
+snapshot_scaling() {
+	for n in $1; do
+		for spec in $2; do
+			kind=${spec%:*} cs=${spec#*:}
+			[ $n != 1 ] && [ $cs != 128 ] && continue
+			t=$kind$((cs / 2))k
+			log "bench: $t first write after $n snapshots"
+			${kind}_up $cs
+			prep /dev/mapper/bvol $VOL_MIB
+			i=0
+			while [ $i -lt $n ]; do ${kind}_snap >/dev/null || die "snapshot $i"; i=$((i + 1)); done
+			first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
+			${kind}_down
+		done
 	done
-done
+}
+
+# dm-linear doing the same writes, for the ratio.
+first_write_pattern() { # CHUNK_SECTORS...
+	linear_up
+	for cs in "$@"; do
+		first_write linear firstwrite-pattern$((cs / 2))k /dev/mapper/bvol $((cs / 2))
+	done
+	linear_down
+}
+
 # dm-snapshot: each snapshot has its own exception store, a quarter of
 # COWSTORE, which must hold a copy of every chunk written: a store that
 # overflows invalidates its snapshot, which then costs nothing.  So the
@@ -305,75 +387,231 @@ snap_check_valid() {
 		i=$((i + 1))
 	done
 }
-vol_mib_saved=$VOL_MIB
-VOL_MIB=$SNAP_MIB VOL_SECT=$((SNAP_MIB * 2048))
-for n in 1 4; do
-	[ "$QUICK" = 1 ] && [ $n = 4 ] && continue
-	for cs in 8 128; do
-		t=snap$((cs / 2))k
-		log "bench: $t first write after $n snapshots (${VOL_MIB} MiB)"
-		snap_up $cs
-		fio_run $t prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
-		i=0
-		while [ $i -lt $n ]; do snap_snap; i=$((i + 1)); done
-		first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
-		snap_check_valid
-		snap_down
+dm_snapshot_first_write() {
+	vol_mib_saved=$VOL_MIB
+	VOL_MIB=$SNAP_MIB VOL_SECT=$((SNAP_MIB * 2048))
+	for n in 1 4; do
+		[ "$QUICK" = 1 ] && [ $n = 4 ] && continue
+		for cs in 8 128; do
+			t=snap$((cs / 2))k
+			log "bench: $t first write after $n snapshots (${VOL_MIB} MiB)"
+			snap_up $cs
+			prep /dev/mapper/bvol $VOL_MIB
+			i=0
+			while [ $i -lt $n ]; do snap_snap; i=$((i + 1)); done
+			first_write $t firstwrite-snap$n /dev/mapper/bvol $((cs / 2))
+			snap_check_valid
+			snap_down
+		done
 	done
-done
-VOL_MIB=$vol_mib_saved VOL_SECT=$((vol_mib_saved * 2048))
+	VOL_MIB=$vol_mib_saved VOL_SECT=$((vol_mib_saved * 2048))
+}
+
+#---------------------------------------------------------------- latencies
+
+# Snapshot create: suspend + message + resume with dmsetup (what a user
+# runs), and the message ioctl alone (cowmsg), both with clock_gettime.
+snapshot_latency() {
+	for kind in thin cow; do
+		${kind}_up 128
+		prep /dev/mapper/bvol $VOL_MIB
+		i=0
+		while [ $i -lt $LAT_REPS ]; do
+			if [ $kind = thin ]; then
+				m="create_snap $((i + 1)) 0"
+			else
+				m="snapshot $((i + 1)) 0 s$i"
+			fi
+			us=$(cowtime sh -c "dmsetup suspend bvol && dmsetup message bpool 0 '$m' && dmsetup resume bvol") ||
+				die "$kind snapshot $i failed"
+			echo "BENCH-VALUE ${kind}64k snapshot_create_us $us"
+			i=$((i + 1))
+		done
+		i=0
+		while [ $i -lt $LAT_REPS ]; do
+			id=$((LAT_REPS + i + 1))
+			if [ $kind = thin ]; then
+				m="create_snap $id 0"
+			else
+				m="snapshot $id 0 s$id"
+			fi
+			dmsetup suspend bvol || die "suspend"
+			us=$(cowmsg bpool $m) || die "$kind snapshot message failed"
+			dmsetup resume bvol || die "resume"
+			echo "BENCH-VALUE ${kind}64k snapshot_message_us $us"
+			i=$((i + 1))
+		done
+		${kind}_down
+	done
+}
+
+# Delete of a snapshot holding DEL_MIB of its own: the message ioctl alone
+# (cowmsg; dmsetup's start-up is not the target's), and until the space is
+# back (cowtree reclaims in the background).
+delete_latency() {
+	DEL_SECT=$((DEL_MIB * 2048))
+	for kind in thin cow; do
+		${kind}_up 128
+		dmsetup remove bvol
+		dmsetup create bvol --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 0"
+		prep /dev/mapper/bvol $DEL_MIB
+		${kind}_snap
+		dmsetup create bsnap --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 1"
+		prep /dev/mapper/bsnap $DEL_MIB
+		dmsetup remove bsnap
+		used_before=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
+		us=$(cowmsg bpool delete 1) || die "$kind delete message failed"
+		if [ $kind = thin ]; then
+			back=$us
+		else
+			back=$(cowtime sh -c 'while [ "$(dmsetup status bpool | cut -d" " -f12)" != 0 ]; do usleep 5000; done')
+			back=$((back + us))
+		fi
+		used_after=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
+		echo "BENCH-VALUE ${kind}64k delete_message_us $us"
+		echo "BENCH-VALUE ${kind}64k delete_space_back_us $back"
+		echo "BENCH-VALUE ${kind}64k delete_freed_chunks $((used_before - used_after))"
+		${kind}_down
+	done
+}
+
+#---------------------------------------------------------------- determinism
+
+# The same job twice on cowtree (pool, worker, bufio, btree lookups on the
+# way): report.py fails an icount run whose two results differ.
+determinism() {
+	log "bench: the same job twice"
+	cow_up 128
+	prep /dev/mapper/bvol $VOL_MIB
+	for rep in 1 2; do
+		fio_run cow64k same-randwrite-4k-qd16.$rep /dev/mapper/bvol \
+			$(workload_args randwrite-4k-qd16)
+	done
+	cow_down
+}
+
+#---------------------------------------------------------------- profile
+
+# Where the instructions go: perf samples on cpu-clock (under icount, guest
+# time is executed instructions), whole system, while fio runs; only the
+# samples from the job's start to its end count (fio's exec_prerun and
+# exec_postrun note the time: starting fio costs more than a job), by
+# module and symbol.  Run apart from the measured jobs (sampling costs
+# instructions too); idle samples are left out by report.py.
+PROF_FREQ=${BENCH_PROF_FREQ:-4000}
+profile_one() { # TARGET WORKLOAD DEV FIO_ARGS...
+	t=$1 w=$2 dev=$3
+	shift 3
+	rm -f /tmp/perf.data /tmp/prof.start /tmp/prof.end
+	perf record -q -e cpu-clock -F $PROF_FREQ -a -k mono -o /tmp/perf.data -- \
+		fio --name="$w" --filename="$dev" --ioengine=libaio --direct=1 \
+		--output-format=json --exec_prerun="cowtime --now > /tmp/prof.start" \
+		--exec_postrun="cowtime --now > /tmp/prof.end" \
+		"$@" > /tmp/fio.json 2>/tmp/fio.err ||
+		{ cat /tmp/fio.err; die "perf/fio $t $w failed"; }
+	# fio prints where the pre/postrun output went before its JSON
+	echo "BENCH-JSON $t profiled-$w $(tr -d '\n' < /tmp/fio.json | sed 's/^[^{]*//')"
+	window=$(cat /tmp/prof.start),$(cat /tmp/prof.end)
+	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
+		--time "$window" --percent-limit 0.2 2>/tmp/perf.err > /tmp/perf.txt ||
+		{ cat /tmp/perf.err; die "perf report $t $w failed"; }
+	sed -n "s/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE $t $w \1 \2/p" /tmp/perf.txt |
+		sed 's/  */ /g' | head -80 > /tmp/profile.txt
+	if [ ! -s /tmp/profile.txt ]; then
+		cat /tmp/perf.err; head -30 /tmp/perf.txt
+		die "perf report $t $w: no samples"
+	fi
+	cat /tmp/profile.txt
+	rm -f /tmp/perf.data
+}
+
+profile_target() { # TARGET WORKLOAD (fio_run sets t, w and dev)
+	pt=$1 pw=$2
+	case $pt in
+	linear) linear_up ;;
+	thin64k) thin_up 128 ;;
+	cow64k) cow_up 128 ;;
+	cow4k) cow_up 8 ;;
+	*) die "profile: unknown target $pt" ;;
+	esac
+	prep /dev/mapper/bvol $VOL_MIB
+	case $pw in
+	firstwrite-snap*)
+		i=0
+		while [ $pt != linear ] && [ $i -lt ${pw#firstwrite-snap} ]; do
+			${pt%%[0-9]*}_snap > /dev/null || die "snapshot"
+			i=$((i + 1))
+		done
+		profile_one $pt $pw /dev/mapper/bvol --rw=write:60k --bs=4k --iodepth=16 --size=${VOL_MIB}M ;;
+	randwrite-*|randread-*)
+		profile_one $pt $pw /dev/mapper/bvol $(workload_args $pw $PROF_RAND_MIB) ;;
+	*) profile_one $pt $pw /dev/mapper/bvol $(workload_args $pw $PROF_SEQ_MIB) ;;
+	esac
+	${pt%%[0-9]*}_down
+}
+
+# BENCH_PROFILE="TARGET:WORKLOAD ..." chooses the profiled runs.
+profile() {
+	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	echo -1 > /proc/sys/kernel/perf_event_paranoid
+	echo "BENCH-VALUE env profile_hz $PROF_FREQ"
+	runs=${BENCH_PROFILE:-}
+	if [ -z "$runs" ]; then
+		for w in $PROFILE_WORKLOADS; do
+			for t in $PROFILE_TARGETS; do
+				runs="$runs $t:$w"
+			done
+		done
+	fi
+	for run in $runs; do
+		log "bench: profile ${run%%:*} ${run#*:}"
+		profile_target ${run%%:*} ${run#*:}
+	done
+}
+
+#---------------------------------------------------------------- main
+
+case ${BENCH_ONLY:-} in
+versus-thin)
+	ab_first_write "$AB_KINDS"
+	finish ;;
+accounting)
+	log "bench: exclusive accounting cost only"
+	acct_bench
+	finish ;;
+copy-mode)
+	log "bench: copy strategy only"
+	copy_mode_bench
+	finish ;;
+profile)
+	profile
+	finish ;;
+io)
+	# The quick comparison while changing the I/O path: one boot.
+	determinism
+	QDS=16 THIN_BS=128 standard_set 8 128
+	snapshot_scaling "1 6" "thin:128 cow:128"
+	first_write_pattern 128
+	snapshot_latency
+	delete_latency
+	[ -n "${BENCH_PROFILE:-}" ] && profile
+	finish ;;
+"") ;;
+*) die "unknown BENCH_ONLY=$BENCH_ONLY" ;;
+esac
+
+determinism
+standard_set 8 128 2048
+snapshot_scaling "$SNAP_COUNTS" "thin:128 cow:8 cow:128 cow:2048"
+dm_snapshot_first_write
 ab_first_write "$AB_KINDS"
 log "bench: copy strategy (copy_mode kcopyd vs rmw)"
 copy_mode_bench
-# dm-linear doing the same writes, for the ratio.
-linear_up
-for cs in 8 128 2048; do
-	first_write linear firstwrite-pattern$((cs / 2))k /dev/mapper/bvol $((cs / 2))
-done
-linear_down
-
-#---------------------------------------------------------------- snapshot create latency
-
-for kind in thin cow; do
-	${kind}_up 128
-	fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${VOL_MIB}M
-	i=0
-	while [ $i -lt $LAT_REPS ]; do
-		us=$(cowtime sh -c "dmsetup suspend bvol && dmsetup message bpool 0 '$( [ $kind = thin ] && echo "create_snap $((i + 1)) 0" || echo "snapshot $((i + 1)) 0 s$i")' && dmsetup resume bvol")
-		echo "BENCH-VALUE ${kind}64k snapshot_create_us $us"
-		i=$((i + 1))
-	done
-	${kind}_down
-done
-
+first_write_pattern 8 128 2048
+snapshot_latency
 log "bench: exclusive accounting on/off"
 acct_bench
-
-#---------------------------------------------------------------- delete latency
-
-DEL_SECT=$((DEL_MIB * 2048))
-for kind in thin cow; do
-	${kind}_up 128
-	dmsetup remove bvol
-	dmsetup create bvol --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 0"
-	fio_run ${kind}64k prep /dev/mapper/bvol --rw=write --bs=1M --iodepth=16 --size=${DEL_MIB}M
-	${kind}_snap
-	dmsetup create bsnap --table "0 $DEL_SECT $( [ $kind = thin ] && echo thin || echo cowtree) /dev/mapper/bpool 1"
-	fio_run ${kind}64k prep-snap /dev/mapper/bsnap --rw=write --bs=1M --iodepth=16 --size=${DEL_MIB}M
-	dmsetup remove bsnap
-	used_before=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
-	# The message ioctl alone (cowmsg); dmsetup's start-up is not the target's.
-	us=$(cowmsg bpool delete 1) || die "$kind delete message failed"
-	if [ $kind = thin ]; then
-		back=$us
-	else
-		back=$(cowtime sh -c 'while [ "$(dmsetup status bpool | cut -d" " -f12)" != 0 ]; do usleep 20000; done')
-		back=$((back + us))
-	fi
-	used_after=$(dmsetup status bpool | cut -d' ' -f6 | cut -d/ -f1)
-	echo "BENCH-VALUE ${kind}64k delete_message_us $us"
-	echo "BENCH-VALUE ${kind}64k delete_space_back_us $back"
-	echo "BENCH-VALUE ${kind}64k delete_freed_chunks $((used_before - used_after))"
-	${kind}_down
-done
-log "bench: done"
+delete_latency
+profile
+finish

@@ -5,9 +5,12 @@
  * 10 ms /proc/uptime); benchmarks use this instead.
  *
  *   cowtime CMD [ARGS...]     prints "<usec>" on stdout; exit status of CMD
+ *   cowtime --now             prints CLOCK_MONOTONIC as "<sec>.<usec>" (the
+ *                             form of perf report --time, perf record -k mono)
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,8 +22,13 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: cowtime CMD [ARGS...]\n");
+		fprintf(stderr, "usage: cowtime CMD [ARGS...] | cowtime --now\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "--now")) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		printf("%lld.%06ld\n", (long long)a.tv_sec, a.tv_nsec / 1000);
+		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	pid = fork();

@@ -15,24 +15,41 @@ import subprocess
 import sys
 
 
+def fio_figures(job):
+    iops = job["read"]["iops"] + job["write"]["iops"]
+    bw = job["read"]["bw"] + job["write"]["bw"]
+    side = job["write"] if job["write"]["iops"] else job["read"]
+    lat = side.get("clat_ns", {}).get("mean", 0) / 1000.0
+    return {"iops": iops, "bw_kib": bw, "clat_us": lat}
+
+
 def parse_log(path):
-    fio, values, env = {}, {}, {}
+    fio, values, env, prof = {}, {}, {}, {}
     with open(path, errors="replace") as f:
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("BENCH-JSON "):
                 _, target, workload, payload = line.split(" ", 3)
                 try:
-                    job = json.loads(payload)["jobs"][0]
-                except (ValueError, KeyError, IndexError):
+                    jobs = json.loads(payload)["jobs"]
+                except (ValueError, KeyError):
                     print(f"report: unparsable fio output for {target} {workload}",
                           file=sys.stderr)
                     continue
-                iops = job["read"]["iops"] + job["write"]["iops"]
-                bw = job["read"]["bw"] + job["write"]["bw"]
-                side = job["write"] if job["write"]["iops"] else job["read"]
-                lat = side.get("clat_ns", {}).get("mean", 0) / 1000.0
-                fio[(target, workload)] = {"iops": iops, "bw_kib": bw, "clat_us": lat}
+                # "*": several jobs in one fio run, each named by its workload
+                for job in jobs if workload == "*" else jobs[:1]:
+                    name = job["jobname"] if workload == "*" else workload
+                    fio[(target, name)] = fio_figures(job)
+            elif line.startswith("BENCH-PROFILE "):
+                parts = line.split(" ", 5)
+                if len(parts) < 6:
+                    continue
+                _, target, workload, p, dso, sym = parts
+                try:
+                    prof.setdefault((target, workload), []).append(
+                        (float(p), dso, sym.strip()))
+                except ValueError:
+                    pass
             elif line.startswith("BENCH-VALUE "):
                 parts = line.split(" ", 3)
                 if len(parts) < 4:
@@ -45,7 +62,7 @@ def parse_log(path):
                     values.setdefault((target, metric), []).append(float(value))
                 except ValueError:
                     pass
-    return fio, values, env
+    return fio, values, env, prof
 
 
 def median_runs(runs):
@@ -131,12 +148,68 @@ def versus_thin(fio):
     return compare_two(interleaved(fio, "ab-"), "cow64k", "thin64k", "cow", "thin")
 
 
-def build(fio, values, env):
+def determinism(fio):
+    """The same job run twice in one boot (workloads same-<name>.<rep>):
+    under icount their IOPS must be identical."""
+    rows = []
+    for case, targets in sorted(interleaved(fio, "same-").items()):
+        for t, runs in sorted(targets.items()):
+            iops = [r["iops"] for r in runs]
+            rows.append({"target": t, "workload": case, "iops": iops,
+                         "identical": len(iops) > 1 and len(set(iops)) == 1})
+    return rows
+
+
+PROFILE_MEASURED = {"firstwrite-snap1": {"linear": "firstwrite-pattern64k"}}
+
+
+# Samples of the idle loop: the guest waiting (timers), not work.
+IDLE_SYMBOLS = ("native_safe_halt", "default_idle", "pv_native_safe_halt", "acpi_idle",
+                "cpu_idle_poll", "mwait_idle")
+
+
+def symbol_name(sym, dso):
+    """perf's "[k] name" / "[.] name": the name, and its binary unless
+    it is the kernel proper."""
+    name = sym[4:] if sym.startswith(("[k] ", "[.] ")) else sym
+    return name if dso == "[kernel.kallsyms]" else f"{name} {dso}"
+
+
+def profile_summary(prof, fio):
+    """Per profiled workload and target: the measured ns per I/O (under
+    icount about one instruction per ns; from the unprofiled run) and where
+    the busy samples fell, by binary/module and by symbol, as shares and as
+    ns per I/O."""
+    out = []
+    for t, w in sorted(prof, key=lambda k: (k[1], k[0])):
+        measured = PROFILE_MEASURED.get(w, {}).get(t, w)
+        iops = fio.get((t, measured), {}).get("iops")
+        ns = 1e9 / iops if iops else None
+        rows = [(p, d, sym) for p, d, sym in prof[(t, w)]
+                if not sym.endswith(IDLE_SYMBOLS)]
+        busy = sum(p for p, _, _ in rows) or 1.0
+        dsos = {}
+        for p, d, _ in rows:
+            dsos[d] = dsos.get(d, 0.0) + p
+        def entry(p, name):
+            return {"pct": round(100.0 * p / busy, 1), "name": name,
+                    "ns_per_io": round(ns * p / busy) if ns else None}
+        out.append({"workload": w, "target": t, "measured_workload": measured,
+                    "ns_per_io": round(ns) if ns else None,
+                    "idle_pct": round(sum(p for p, _, _ in prof[(t, w)]) - busy, 1),
+                    "dso": [entry(p, d) for d, p in sorted(dsos.items(), key=lambda x: -x[1])],
+                    "sym": [entry(p, symbol_name(sym, d)) for p, d, sym in rows]})
+    return out
+
+
+def build(fio, values, env, prof):
     res = {"env": env, "workloads": [], "snapshot_scaling": [], "values": {}, "goals": [],
            "copy_mode": copy_modes(fio), "accounting_cost": accounting_cost(fio),
-           "versus_thin": versus_thin(fio)}
+           "versus_thin": versus_thin(fio), "determinism": determinism(fio),
+           "profile": profile_summary(prof, fio)}
     workloads = sorted({w for (_, w) in fio
-                        if not w.startswith(("prep", "copy-", "acct-", "ab-"))})
+                        if not w.startswith(("prep", "copy-", "acct-", "ab-", "same-",
+                                             "profiled-"))})
     for w in workloads:
         lin = fio.get(("linear", w), {}).get("iops")
         thin = fio.get(("thin64k", w), {}).get("iops")
@@ -149,6 +222,7 @@ def build(fio, values, env):
                 ref_lin = fio.get(("linear", "firstwrite-pattern" + chunk), {}).get("iops")
             res["workloads"].append({
                 "target": t, "workload": w, "iops": round(f["iops"], 1),
+                "ns_per_io": round(1e9 / f["iops"]) if f["iops"] else None,
                 "bw_kib": round(f["bw_kib"]), "clat_us": round(f["clat_us"], 1),
                 "vs_linear": ratio(f["iops"], ref_lin), "vs_thin64k": ratio(f["iops"], thin)})
     for (t, m), v in sorted(values.items()):
@@ -175,32 +249,44 @@ def evaluate(res, fio, values):
     def iops(t, w):
         return fio.get((t, w), {}).get("iops")
 
-    v = ratio(iops("cow4k", "randwrite-4k-qd16"), iops("linear", "randwrite-4k-qd16"))
-    goal(res, "4k randwrite provisioned vs dm-linear (cow 4k, qd16)", v, ">= 0.90", v and v >= 0.9)
-    v = ratio(iops("cow64k", "randwrite-4k-qd16"), iops("thin64k", "randwrite-4k-qd16"))
-    goal(res, "4k randwrite provisioned vs dm-thin (64k, qd16)", v, ">= 1.0", v and v >= 1.0)
+    def vs(a, b, w, name, target, bound):
+        v = ratio(iops(a, w), iops(b, w))
+        goal(res, name, v, target, v is not None and bound(v))
+
+    vs("cow64k", "linear", "randwrite-4k-qd16", "4k randwrite provisioned vs dm-linear (cow 64k, qd16)",
+       ">= 0.90", lambda v: v >= 0.9)
+    vs("cow64k", "linear", "randread-4k-qd16", "4k randread vs dm-linear (cow 64k, qd16)",
+       ">= 0.95", lambda v: v >= 0.95)
+    vs("cow64k", "linear", "seqwrite-1M-qd16", "1M sequential write vs dm-linear (cow 64k, qd16)",
+       ">= 0.95", lambda v: v >= 0.95)
+    vs("cow64k", "linear", "seqread-1M-qd16", "1M sequential read vs dm-linear (cow 64k, qd16)",
+       ">= 0.95", lambda v: v >= 0.95)
+    vs("cow4k", "linear", "seqread-1M-qd16", "1M sequential read vs dm-linear (cow 4k, qd16)",
+       ">= 0.90", lambda v: v >= 0.9)
+    vs("cow64k", "thin64k", "randwrite-4k-qd16", "4k randwrite provisioned vs dm-thin (64k, qd16)",
+       ">= 1.0", lambda v: v >= 1.0)
     v = ratio(iops("cow64k", "firstwrite-snap1"), iops("thin64k", "firstwrite-snap1"))
     name = "first write after snapshot vs dm-thin (64k)"
     for row in res["versus_thin"]:
-        if row["workload"] == "firstwrite-snap1" and row["cow_vs_thin"]:
+        if (res["env"].get("clock") != "icount" and row["workload"] == "firstwrite-snap1"
+                and row["cow_vs_thin"]):
             v = row["cow_vs_thin"]
             name += f", median of {len(row['cow_runs'])}+{len(row['thin_runs'])} interleaved runs"
-    goal(res, name, v, ">= 1.5", v and v >= 1.5)
+    goal(res, name, v, ">= 3", v is not None and v >= 3)
     counts = sorted(int(w[len("firstwrite-snap"):]) for (t, w) in fio
                     if t == "cow64k" and w.startswith("firstwrite-snap"))
-    if counts:
-        v = ratio(iops("cow64k", f"firstwrite-snap{counts[-1]}"), iops("cow64k", "firstwrite-snap1"))
-        goal(res, f"IOPS after {counts[-1]} snapshots vs after 1 (cow 64k)", v, ">= 0.9", v and v >= 0.9)
+    for n, bound in ((6, 0.98), (100, 0.95)):
+        if n in counts:
+            v = ratio(iops("cow64k", f"firstwrite-snap{n}"), iops("cow64k", "firstwrite-snap1"))
+            goal(res, f"first-write IOPS after {n} snapshots vs after 1 (cow 64k)", v,
+                 f">= {bound}", v is not None and v >= bound)
     v = ratio(iops("cow64k", "firstwrite-snap4"), iops("snap64k", "firstwrite-snap4"))
     goal(res, "first write with 4 snapshots vs dm-snapshot (64k)", v, ">= 5", v and v >= 5)
-    v = ratio(iops("cow64k", "seqwrite-1M-qd16"), iops("linear", "seqwrite-1M-qd16"))
-    goal(res, "1M sequential write vs dm-linear (cow 64k)", v, ">= 0.95", v and v >= 0.95)
-    v = ratio(iops("cow64k", "seqread-1M-qd16"), iops("linear", "seqread-1M-qd16"))
-    goal(res, "1M sequential read vs dm-linear (cow 64k)", v, ">= 0.95", v and v >= 0.95)
     c, t = values.get(("cow64k", "snapshot_create_us")), values.get(("thin64k", "snapshot_create_us"))
     if c and t:
         v = ratio(statistics.median(c), statistics.median(t))
-        goal(res, "snapshot create median vs dm-thin", v, "<= 1.0", v <= 1.0)
+        goal(res, "snapshot create (dmsetup suspend + message + resume) median vs dm-thin", v,
+             "<= 1.0", v <= 1.0)
         half = len(c) // 2
         if half:
             v = ratio(statistics.median(c[half:]), statistics.median(c[:half]))
@@ -225,15 +311,26 @@ def write_markdown(res, path):
                    "every exception store holds its copies)" if "dm_snapshot_volume_mib" in env
                    else "")
                 + f", repeats {env.get('repeats', 1)} (median).\n\n")
+        if env.get("clock") == "icount":
+            f.write("Clock: QEMU `-icount shift=0,sleep=off -smp 1`: guest time is a function of "
+                    "the instructions executed (about 1 ns each), so every figure is repeatable "
+                    "to the last digit and measures CPU work per I/O (ns per I/O is about "
+                    "instructions per I/O, fio included), not device latency.  Jobs are sized "
+                    f"by I/O count ({env.get('random_io_mib', '?')} MiB of random 4 KiB I/O, "
+                    f"{env.get('sequential_io_mib', '?')} MiB of 1 MiB I/O, fixed seed); "
+                    "every figure comes from one run.\n\n")
+        else:
+            f.write(f"Clock: real time (plain TCG), {env.get('runtime_s', '?')} s per job: "
+                    "single runs vary by up to 50 %; compare the interleaved medians.\n\n")
         f.write("## Goals\n\n| goal | measured | target | met |\n|---|---|---|---|\n")
         for g in res["goals"]:
             f.write(f"| {g['goal']} | {g['measured']} | {g['target']} | "
                     f"{'yes' if g['met'] else ('n/a' if g['met'] is None else 'no')} |\n")
         f.write("\n## fio (IOPS; ratios from the same boot)\n\n"
-                "| workload | target | IOPS | MiB/s | clat µs | ×linear | ×thin64k |\n"
-                "|---|---|---|---|---|---|---|\n")
+                "| workload | target | IOPS | ns/IO | MiB/s | clat µs | ×linear | ×thin64k |\n"
+                "|---|---|---|---|---|---|---|---|\n")
         for w in res["workloads"]:
-            f.write(f"| {w['workload']} | {w['target']} | {w['iops']} | "
+            f.write(f"| {w['workload']} | {w['target']} | {w['iops']} | {w['ns_per_io']} | "
                     f"{w['bw_kib'] / 1024:.1f} | {w['clat_us']} | {w['vs_linear']} | "
                     f"{w['vs_thin64k']} |\n")
         if res["copy_mode"]:
@@ -262,6 +359,26 @@ def write_markdown(res, path):
             for r in res["versus_thin"]:
                 f.write(f"| {r['workload']} | {r['cow_iops']} | {r['thin_iops']} | "
                         f"{r['cow_vs_thin']} | {r['cow_runs']} | {r['thin_runs']} |\n")
+        if res["determinism"]:
+            f.write("\n## Determinism (the same job twice in one boot)\n\n"
+                    "| workload | target | IOPS of each run | identical |\n|---|---|---|---|\n")
+            for r in res["determinism"]:
+                f.write(f"| {r['workload']} | {r['target']} | {r['iops']} | "
+                        f"{'yes' if r['identical'] else 'NO'} |\n")
+        if res["profile"]:
+            f.write(f"\n## Profile (perf cpu-clock samples at {env.get('profile_hz', '?')} Hz, "
+                    "whole guest, separate runs)\n\n"
+                    "ns/IO from the unprofiled run, split in the shares of the busy samples "
+                    "(idle left out): ns per I/O of each binary/module and symbol.  Under "
+                    "icount a ns is about one instruction.  Symbols in the same order as "
+                    "in results.json (all above 0.2 %).\n\n"
+                    "| workload | target | ns/IO | ns/IO by binary/module | top symbols, ns/IO |\n"
+                    "|---|---|---|---|---|\n")
+            for r in res["profile"]:
+                dso = ", ".join(f"{d['name']} {d['ns_per_io']}" for d in r["dso"][:6])
+                sym = ", ".join(f"{d['name']} {d['ns_per_io']}" for d in r["sym"][:10])
+                f.write(f"| {r['workload']} | {r['target']} | {r['ns_per_io']} | {dso} | "
+                        f"{sym} |\n")
         f.write("\n## Other figures\n\n| figure | median | p99 | n |\n|---|---|---|---|\n")
         for k, v in sorted(res["values"].items()):
             f.write(f"| {k} | {v['median']} | {v.get('p99', '')} | {v['n']} |\n")
@@ -312,9 +429,10 @@ def main():
     runs = [parse_log(p) for p in args.logs]
     fio, values = median_runs(runs)
     env = runs[0][2]
+    prof = runs[0][3]
     env["accel"] = args.accel
     env["repeats"] = len(runs)
-    res = build(fio, values, env)
+    res = build(fio, values, env, prof)
     evaluate(res, fio, values)
     os.makedirs(args.outdir, exist_ok=True)
     with open(os.path.join(args.outdir, "results.json"), "w") as f:
@@ -325,6 +443,15 @@ def main():
             or res["versus_thin"]):
         print("report: no fio results in the log", file=sys.stderr)
         return 1
+    if env.get("clock") == "icount":
+        if not res["determinism"]:
+            print("report: no determinism runs (same-*) in the log", file=sys.stderr)
+            return 1
+        for r in res["determinism"]:
+            if not r["identical"]:
+                print(f"report: {r['target']} {r['workload']}: the same job gave IOPS "
+                      f"{r['iops']} under icount (must be identical)", file=sys.stderr)
+                return 1
     print(f"report: {len(res['workloads'])} fio results, {len(res['values'])} figures "
           f"-> {args.outdir}/results.md")
     return 0

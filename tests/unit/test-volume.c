@@ -335,6 +335,75 @@ COW_TEST(volume_delta_and_ranges)
 	tp_destroy(&tp);
 }
 
+/*
+ * cow_volume_lookup_run(): runs of consecutive chunks end at a gap, a data
+ * chunk out of sequence or a change of sharing; translations of a working
+ * set are answered without reading the btree (even when it left the cache).
+ */
+COW_TEST(volume_lookup_runs_and_translation_cache)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct cow_lookup_result lr;
+	struct test_pool tp;
+	struct cow_volume *v, *s;
+	unsigned int nr;
+	u64 i, d0, reads;
+
+	tp_create(&tp, 1024, 10000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	d0 = map_new(v, 0);
+	for (i = 1; i < 64; i++)
+		CHECK_EQ(map_new(v, i), d0 + i);
+	CHECK_OK(cow_volume_lookup_run(v, 10, 100, true, &lr, &nr));
+	CHECK_EQ(lr.dchunk, d0 + 10);
+	CHECK_EQ(nr, 54);		/* vchunk 64 is not mapped */
+	CHECK_OK(cow_volume_lookup_run(v, 10, 5, true, &lr, &nr));
+	CHECK_EQ(nr, 5);
+	CHECK_EQ(cow_volume_lookup_run(v, 64, 4, true, &lr, &nr), -ENODATA);
+	/* A chunk written again elsewhere breaks the run. */
+	CHECK_OK(cow_volume_remove_range(v, 20, 21, NULL, NULL));
+	CHECK_OK(cow_volume_lookup_run(v, 10, 100, true, &lr, &nr));
+	CHECK_EQ(nr, 10);
+	map_new(v, 20);
+	CHECK_OK(cow_volume_lookup_run(v, 10, 100, true, &lr, &nr));
+	CHECK_EQ(nr, 10);
+	CHECK_OK(cow_volume_lookup_run(v, 21, 100, true, &lr, &nr));
+	CHECK_EQ(lr.dchunk, d0 + 21);
+	CHECK_EQ(nr, 43);
+	/* After a snapshot every chunk is shared; a new one is not. */
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	CHECK_OK(cow_volume_lookup_run(v, 0, 10, true, &lr, &nr));
+	CHECK(lr.shared);
+	CHECK_EQ(nr, 10);
+	CHECK_OK(cow_volume_alloc_chunk(v, &i));
+	CHECK_OK(cow_volume_insert(v, 5, i));
+	CHECK_OK(cow_volume_lookup_run(v, 0, 10, true, &lr, &nr));
+	CHECK_EQ(nr, 5);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	cow_pmd_close_volume(v);
+	/*
+	 * Translations of the working set need no block: not even when the
+	 * btree's blocks left the block cache (16 blocks here), where a
+	 * non-blocking btree lookup would give up.
+	 */
+	tp_reopen(&tp, 16);
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	CHECK_OK(cow_volume_lookup_run(v, 21, 43, true, &lr, &nr));
+	CHECK_EQ(nr, 43);
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 2, &s));
+	for (i = 1000; i < 4000; i++)
+		map_new(s, i);
+	reads = cow_cache_bm_disk(tp.bm)->nr_reads;
+	CHECK_OK(cow_volume_lookup_run(v, 21, 43, false, &lr, &nr));
+	CHECK_EQ(lr.dchunk, d0 + 21);
+	CHECK_EQ(nr, 43);
+	CHECK_EQ(cow_cache_bm_disk(tp.bm)->nr_reads, reads);
+	cow_pmd_close_volume(s);
+	cow_pmd_close_volume(v);
+	tp_destroy(&tp);
+}
+
 COW_TEST(volume_metadata_bytes_per_chunk)
 {
 	struct test_pool tp;

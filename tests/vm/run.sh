@@ -29,6 +29,9 @@
 #
 # Environment: VM_ACCEL=tcg|kvm (default tcg: KVM hangs on some hosts),
 #              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2),
+#              VM_ICOUNT=1 ties the guest clock to executed instructions
+#              (-icount shift=0,sleep=off, one CPU: timing is deterministic),
+#              VM_EXTRA_INITRD=FILE appends a cpio archive to the initramfs,
 #              VM_ENV="NAME..." exports those host variables to the scenario,
 #              VM_TIMEOUT_SCALE=N multiplies every timeout (default 1),
 #              VM_LOCK=FILE (default /tmp/dm-cowtree-vm.lock) serializes VMs,
@@ -67,6 +70,12 @@ accel=${VM_ACCEL:-tcg}
 # boot at the same time (a load test of the harness itself).
 vm_lock=${VM_LOCK:-/tmp/dm-cowtree-vm.lock}
 smp=${VM_SMP:-2}
+icount=()
+if [[ ${VM_ICOUNT:-0} == 1 ]]; then
+	# -smp 2 with icount did not boot here: one CPU.
+	icount=(-icount shift=0,sleep=off)
+	smp=1
+fi
 mode=run
 
 scenario_dir=$vm/scenarios
@@ -118,7 +127,7 @@ scenario_initrd() {
 		cat "$1"
 	} > "$tmp/scenario.sh"
 	(cd "$tmp" && echo scenario.sh | cpio -o -H newc --quiet) | gzip -1 > "$tmp/s.cpio.gz"
-	cat "$base" "$tmp/s.cpio.gz" > "$2"
+	cat "$base" ${VM_EXTRA_INITRD:-} "$tmp/s.cpio.gz" > "$2"
 	rm -rf "$tmp"
 }
 
@@ -131,7 +140,7 @@ kernel_problems() { # kernel_problems LOG: print the first report found
 boot_vm() {
 	local name=$1 initrd=$2 boot=$3 mem=$(($4 + mem_extra)) tmo=$(($5 * scale))
 	shift 5
-	local args=(-machine q35 -accel "$accel" -cpu max -smp "$smp" -m "$mem"
+	local args=(-machine q35 -accel "$accel" "${icount[@]}" -cpu max -smp "$smp" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -no-reboot -nic none
 		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $debug_append $extra_append"
 		-device virtio-serial-pci,id=cowser

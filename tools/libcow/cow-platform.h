@@ -209,6 +209,26 @@ static inline void up_write(struct rw_semaphore *s)
 	pthread_rwlock_unlock(&s->lock);
 }
 
+/* Spinlocks (short critical sections in the core): a mutex here. */
+typedef struct {
+	pthread_mutex_t lock;
+} spinlock_t;
+
+static inline void spin_lock_init(spinlock_t *s)
+{
+	pthread_mutex_init(&s->lock, NULL);
+}
+
+static inline void spin_lock(spinlock_t *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+static inline void spin_unlock(spinlock_t *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*----------------------------------------------------------------*/
 /* Logging, time, randomness, sorting */
 

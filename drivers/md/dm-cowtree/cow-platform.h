@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/rwsem.h>
+#include <linux/spinlock.h>
 #include <linux/crc32c.h>
 #include <linux/build_bug.h>
 #include <linux/log2.h>

@@ -231,12 +231,34 @@ static struct cow_cell *range_cell(struct cow_pool *pool, struct cow_vol *vol,
 /*----------------------------------------------------------------*/
 /* Map path: never blocks on metadata I/O. */
 
+/*
+ * The worker handles one chunk per bio: leave the rest of @bio to a later
+ * map call (dm core resubmits it).
+ */
+static void first_chunk_only(struct cow_pool *pool, struct bio *bio)
+{
+	sector_t left = pool->chunk_sectors -
+			chunk_offset(pool, bio->bi_iter.bi_sector);
+
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+}
+
+/* Chunks @bio touches. */
+static unsigned int bio_chunks(struct cow_pool *pool, struct bio *bio)
+{
+	sector_t end = chunk_offset(pool, bio->bi_iter.bi_sector) + bio_sectors(bio);
+
+	return max_t(sector_t, 1, (end + pool->chunk_sectors - 1) >> pool->chunk_shift);
+}
+
 int cow_volume_map(struct dm_target *ti, struct bio *bio)
 {
 	struct cow_vol *vol = ti->private;
 	struct cow_pool *pool = vol->pool;
 	struct cow_bio_ctx *ctx = dm_per_bio_data(bio, sizeof(*ctx));
 	struct cow_lookup_result lr;
+	unsigned int nr;
 	u64 epoch;
 	int r;
 
@@ -248,18 +270,36 @@ int cow_volume_map(struct dm_target *ti, struct bio *bio)
 		bio_io_error(bio);
 		return DM_MAPIO_SUBMITTED;
 	}
-	if (op_is_flush(bio->bi_opf) || bio_op(bio) == REQ_OP_DISCARD) {
+	if (bio_op(bio) == REQ_OP_DISCARD) {
+		defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (op_is_flush(bio->bi_opf)) {
+		if (bio_sectors(bio))
+			first_chunk_only(pool, bio);
 		defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 
+	/*
+	 * A run of chunks mapped to consecutive data chunks (and, for a
+	 * write, not shared) is remapped as one bio: the part of @bio it
+	 * covers.
+	 */
 	epoch = cow_ds_enter(&pool->all_io);
-	r = cow_volume_lookup(vol->cvol, bio_vchunk(pool, bio), false, &lr);
+	r = cow_volume_lookup_run(vol->cvol, bio_vchunk(pool, bio),
+				  bio_chunks(pool, bio), false, &lr, &nr);
 	if (r == 0 && !(lr.shared && op_is_write(bio_op(bio)))) {
+		sector_t len = ((sector_t)nr << pool->chunk_shift) -
+			       chunk_offset(pool, bio->bi_iter.bi_sector);
+
+		if (bio_sectors(bio) > len)
+			dm_accept_partial_bio(bio, len);
 		remap_counted(pool, bio, lr.dchunk, epoch);
 		return DM_MAPIO_REMAPPED;
 	}
 	io_exit(pool, epoch);
+	first_chunk_only(pool, bio);
 	if (r == -ENODATA && !op_is_write(bio_op(bio))) {
 		zero_fill_bio(bio);
 		bio_endio(bio);
@@ -916,7 +956,14 @@ int cow_io_commit(struct cow_pool *pool)
 	WRITE_ONCE(pool->reuse_barrier, cow_ds_close(&pool->all_io));
 out:
 	mutex_unlock(&pool->commit_lock);
+	if (xchg(&pool->reclaim_after_commit, false))
+		cow_io_wake(pool);
 	return r;
+}
+
+void cow_io_reclaim_after_commit(struct cow_pool *pool)
+{
+	WRITE_ONCE(pool->reclaim_after_commit, true);
 }
 
 static void process_commit(struct cow_pool *pool)

@@ -588,7 +588,7 @@ static int msg_delete(struct cow_pool *pool, u64 id)
 	}
 	r = cow_pmd_delete_volume(pool->pmd, id);
 	if (!r)
-		cow_io_wake(pool);	/* start reclaiming */
+		cow_io_reclaim_after_commit(pool);
 	return r;
 }
 

@@ -62,9 +62,11 @@ static int volume_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	ti->num_flush_bios = 1;
 	ti->flush_supported = true;
 	ti->per_io_data_size = sizeof(struct cow_bio_ctx);
-	r = dm_set_target_max_io_len(ti, vol->pool->chunk_sectors);
-	if (r)
-		goto bad_open;
+	/*
+	 * No max_io_len: the map function remaps a run of consecutive chunks
+	 * as one bio and splits a bio itself where the run ends
+	 * (dm_accept_partial_bio()).
+	 */
 	if (vol->pool->pf.discard_enabled) {
 		ti->num_discard_bios = 1;
 		ti->discards_supported = true;
@@ -75,8 +77,6 @@ static int volume_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	spin_unlock_irqrestore(&vol->pool->lock, flags);
 	return 0;
 
-bad_open:
-	cow_pmd_close_volume(vol->cvol);
 bad_get:
 	cow_pool_put(vol->pool);
 bad_pool:

@@ -127,6 +127,7 @@ struct cow_pool {
 	struct hlist_head cells[COW_CELL_BUCKETS];
 	bool commit_requested;
 	bool suspended;
+	bool reclaim_after_commit;	/* cow_io_reclaim_after_commit() */
 };
 
 /* One active cowtree volume target. */
@@ -182,8 +183,14 @@ void cow_io_module_exit(void);
 int cow_io_init(struct cow_pool *pool);
 void cow_io_exit(struct cow_pool *pool);
 void cow_io_wake(struct cow_pool *pool);
-/* Commit now (data device flushed first).  Called from the worker only. */
+/* Commit now (data device flushed first). */
 int cow_io_commit(struct cow_pool *pool);
+/*
+ * Start reclaiming after the next commit, not before: a delete message
+ * then returns once its own small transaction is committed, instead of
+ * waiting for a reclaim step and committing its work too.
+ */
+void cow_io_reclaim_after_commit(struct cow_pool *pool);
 /* Stop periodic work and drain the worker (pool postsuspend). */
 void cow_io_quiesce(struct cow_pool *pool);
 void cow_io_resume(struct cow_pool *pool);

@@ -175,13 +175,15 @@ int cow_btree_shadow_node(struct cow_btree_info *info, struct cow_root *ptr,
 /* Lookups */
 
 static int lookup(struct cow_btree_info *info, const struct cow_root *root,
-		  u64 key, void *value, bool can_block)
+		  u64 key, void *value, bool can_block, unsigned int max_next,
+		  void (*next)(void *context, u64 key, const void *value),
+		  void *context)
 {
 	struct cow_disk_node_header *n;
 	struct cow_root c = *root;
 	struct cow_block *b;
 	unsigned int depth;
-	u32 i;
+	u32 i, j, nr;
 	int r;
 
 	for (depth = 0; depth < COW_BTREE_MAX_DEPTH; depth++) {
@@ -191,19 +193,22 @@ static int lookup(struct cow_btree_info *info, const struct cow_root *root,
 		if (r)
 			return r;
 		n = cow_node(b);
+		nr = cow_node_nr(n);
 		if (cow_node_is_leaf(n)) {
 			i = cow_node_lower_bound(n, key);
 			r = -ENODATA;
-			if (i < cow_node_nr(n) && node_key(n, i) == key) {
+			if (i < nr && node_key(n, i) == key) {
 				if (value)
 					memcpy(value, cow_node_value(n, i),
 					       info->vt.size);
 				r = 0;
 			}
+			for (j = i; next && j < nr && j - i < max_next; j++)
+				next(context, node_key(n, j), cow_node_value(n, j));
 			cow_tm_unlock(info->tm, b);
 			return r;
 		}
-		if (!cow_node_nr(n)) {
+		if (!nr) {
 			cow_tm_unlock(info->tm, b);
 			return -ENODATA;
 		}
@@ -216,14 +221,24 @@ static int lookup(struct cow_btree_info *info, const struct cow_root *root,
 int cow_btree_lookup(struct cow_btree_info *info, const struct cow_root *root,
 		     u64 key, void *value)
 {
-	return lookup(info, root, key, value, true);
+	return lookup(info, root, key, value, true, 0, NULL, NULL);
 }
 
 int cow_btree_lookup_nonblocking(struct cow_btree_info *info,
 				 const struct cow_root *root, u64 key,
 				 void *value)
 {
-	return lookup(info, root, key, value, false);
+	return lookup(info, root, key, value, false, 0, NULL, NULL);
+}
+
+int cow_btree_lookup_next(struct cow_btree_info *info,
+			  const struct cow_root *root, u64 key, void *value,
+			  bool can_block, unsigned int max_next,
+			  void (*next)(void *context, u64 key, const void *value),
+			  void *context)
+{
+	return lookup(info, root, key, value, can_block, max_next, next,
+		      context);
 }
 
 static int lookup_ge_rec(struct cow_btree_info *info, u64 b, u64 txn, u64 key,

@@ -82,6 +82,18 @@ int cow_btree_lookup_nonblocking(struct cow_btree_info *info,
 				 const struct cow_root *root, u64 key,
 				 void *value);
 
+/*
+ * As cow_btree_lookup() (or _nonblocking() if !@can_block), and @next is
+ * called for up to @max_next entries of the leaf reached, from the first
+ * key >= @key on, while the leaf is locked: a cache can take neighbours
+ * of the entry for the price of one lookup.
+ */
+int cow_btree_lookup_next(struct cow_btree_info *info,
+			  const struct cow_root *root, u64 key, void *value,
+			  bool can_block, unsigned int max_next,
+			  void (*next)(void *context, u64 key, const void *value),
+			  void *context);
+
 /* First entry with key >= @key; -ENODATA if none. */
 int cow_btree_lookup_ge(struct cow_btree_info *info, const struct cow_root *root,
 			u64 key, u64 *found, void *value);

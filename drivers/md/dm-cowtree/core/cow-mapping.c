@@ -21,11 +21,170 @@ static int vol_usable(struct cow_volume *vol)
 	return 0;
 }
 
+/*----------------------------------------------------------------*/
+/*
+ * Translation cache: the mapping values of recently used vchunks of an
+ * open volume, so the I/O path's lookups of a working set skip the btree
+ * (each level costs a block manager lock and unlock).  Direct-mapped by
+ * vchunk, so a run of up to COW_XLATE_ENTRIES consecutive chunks fits.
+ * Entries hold the raw mapping value: whether it is shared is decided at
+ * lookup from the volume's current snap_time and the held time, so
+ * snapshots need not touch the cache.  Every change of a mapping of the
+ * volume updates its entry (insert, remove) or clears the cache (the root
+ * was replaced: rollback, abort, record reload), under pmd->lock held for
+ * writing.  Lookups fill it holding pmd->lock shared, so entries are read
+ * and written under xlate_lock.
+ */
+
+/* Without a cache (no memory), every lookup reads the btree. */
+void cow_xlate_init(struct cow_volume *vol)
+{
+	spin_lock_init(&vol->xlate_lock);
+	vol->xlate = kvcalloc(COW_XLATE_ENTRIES, sizeof(*vol->xlate), GFP_KERNEL);
+}
+
+void cow_xlate_exit(struct cow_volume *vol)
+{
+	kvfree(vol->xlate);
+	vol->xlate = NULL;
+}
+
+void cow_xlate_clear(struct cow_volume *vol)
+{
+	if (vol->xlate)
+		memset(vol->xlate, 0, COW_XLATE_ENTRIES * sizeof(*vol->xlate));
+}
+
+static struct cow_xlate_entry *xlate_slot(struct cow_volume *vol, u64 vchunk)
+{
+	return &vol->xlate[vchunk & (COW_XLATE_ENTRIES - 1)];
+}
+
+/* Called with pmd->lock held shared or exclusive. */
+static bool xlate_get(struct cow_volume *vol, u64 vchunk, u64 *value)
+{
+	struct cow_xlate_entry *e;
+	bool hit;
+
+	if (!vol->xlate)
+		return false;
+	e = xlate_slot(vol, vchunk);
+	spin_lock(&vol->xlate_lock);
+	hit = e->key == vchunk + 1;
+	if (hit)
+		*value = e->value;
+	spin_unlock(&vol->xlate_lock);
+	return hit;
+}
+
+static void xlate_put(struct cow_volume *vol, u64 vchunk, u64 value)
+{
+	struct cow_xlate_entry *e;
+
+	if (!vol->xlate)
+		return;
+	e = xlate_slot(vol, vchunk);
+	spin_lock(&vol->xlate_lock);
+	e->key = vchunk + 1;
+	e->value = value;
+	spin_unlock(&vol->xlate_lock);
+}
+
+/* With pmd->lock held for writing: no reader can look. */
+static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
+{
+	u64 v;
+
+	if (!vol->xlate)
+		return;
+	if (end - begin >= COW_XLATE_ENTRIES) {
+		cow_xlate_clear(vol);
+		return;
+	}
+	for (v = begin; v < end; v++)
+		if (xlate_slot(vol, v)->key == v + 1)
+			xlate_slot(vol, v)->key = 0;
+}
+
+/* Entries of a leaf going into the cache, a batch per lock hold. */
+struct xlate_fill {
+	struct cow_volume *vol;
+	unsigned int nr;
+	struct cow_xlate_entry e[16];
+};
+
+static void xlate_fill_flush(struct xlate_fill *f)
+{
+	unsigned int i;
+
+	spin_lock(&f->vol->xlate_lock);
+	for (i = 0; i < f->nr; i++)
+		*xlate_slot(f->vol, f->e[i].key - 1) = f->e[i];
+	spin_unlock(&f->vol->xlate_lock);
+	f->nr = 0;
+}
+
+static void xlate_fill_one(void *context, u64 key, const void *value)
+{
+	struct xlate_fill *f = context;
+
+	f->e[f->nr].key = key + 1;
+	f->e[f->nr].value = le64_to_cpu(*(const __le64 *)value);
+	if (++f->nr == ARRAY_SIZE(f->e))
+		xlate_fill_flush(f);
+}
+
+/*
+ * Mapping value of @vchunk: the cache, or the btree.  When the chunk
+ * before was looked up too (a sequential reader), a btree lookup also
+ * caches the next COW_XLATE_FILL entries of its leaf, so such a reader
+ * reads the btree once per COW_XLATE_FILL chunks; a random reader caches
+ * only what it looked up (filling would evict more than it saves).
+ */
+#define COW_XLATE_FILL 128u
+
+static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
+			u64 *value)
+{
+	struct cow_pool_metadata *pmd = vol->pmd;
+	struct xlate_fill fill = { .vol = vol };
+	unsigned int max_next = 1;
+	__le64 v;
+	u64 prev;
+	int r;
+
+	if (xlate_get(vol, vchunk, value))
+		return 0;
+	if (!vol->xlate)
+		max_next = 0;
+	else if (vchunk && xlate_get(vol, vchunk - 1, &prev))
+		max_next = COW_XLATE_FILL;
+	r = cow_btree_lookup_next(&pmd->map_info, &vol->mapping, vchunk, &v,
+				  can_block, max_next, xlate_fill_one, &fill);
+	if (fill.nr)
+		xlate_fill_flush(&fill);
+	if (!r)
+		*value = le64_to_cpu(v);
+	return r;
+}
+
+/*----------------------------------------------------------------*/
+
 int cow_volume_lookup(struct cow_volume *vol, u64 vchunk, bool can_block,
 		      struct cow_lookup_result *result)
 {
+	unsigned int len;
+
+	return cow_volume_lookup_run(vol, vchunk, 1, can_block, result, &len);
+}
+
+int cow_volume_lookup_run(struct cow_volume *vol, u64 vchunk,
+			  unsigned int max_chunks, bool can_block,
+			  struct cow_lookup_result *result, unsigned int *nr)
+{
 	struct cow_pool_metadata *pmd = vol->pmd;
-	__le64 v;
+	unsigned int n;
+	u64 v, first;
 	int r;
 
 	if (can_block)
@@ -33,15 +192,21 @@ int cow_volume_lookup(struct cow_volume *vol, u64 vchunk, bool can_block,
 	else if (!down_read_trylock(&pmd->lock))
 		return -EWOULDBLOCK;
 	r = vol_usable(vol);
-	if (!r && can_block)
-		r = cow_btree_lookup(&pmd->map_info, &vol->mapping, vchunk, &v);
-	else if (!r)
-		r = cow_btree_lookup_nonblocking(&pmd->map_info, &vol->mapping,
-						 vchunk, &v);
-	if (!r) {
-		result->dchunk = cow_mapping_chunk(le64_to_cpu(v));
-		result->shared = is_shared(vol, le64_to_cpu(v));
+	if (!r)
+		r = lookup_value(vol, vchunk, can_block, &first);
+	if (r)
+		goto out;
+	result->dchunk = cow_mapping_chunk(first);
+	result->shared = is_shared(vol, first);
+	/* The run goes on while the chunks follow and share alike. */
+	for (n = 1; n < max_chunks; n++) {
+		if (lookup_value(vol, vchunk + n, can_block, &v) ||
+		    cow_mapping_chunk(v) != result->dchunk + n ||
+		    is_shared(vol, v) != result->shared)
+			break;
 	}
+	*nr = n;
+out:
 	up_read(&pmd->lock);
 	return r;
 }
@@ -142,8 +307,11 @@ static int insert(struct cow_volume *vol, u64 vchunk, u64 dchunk)
 	r = cow_btree_insert(&pmd->map_info, &vol->mapping, vchunk, &v, &old,
 			     &existed);
 	vol->dirty = true;
-	if (r)
+	if (r) {
+		xlate_drop_range(vol, vchunk, vchunk + 1);
 		return r;
+	}
+	xlate_put(vol, vchunk, le64_to_cpu(v));
 	/* A new mapping, or one replacing an inherited one, is ours. */
 	if (!existed || cow_mapping_time(le64_to_cpu(old)) <
 	    vol->origin_time)
@@ -260,6 +428,7 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 	if (!r)
 		r = cow_btree_remove_range(&pmd->map_info, &vol->mapping, begin,
 					   end, removal_fn, &rm, NULL);
+	xlate_drop_range(vol, begin, end);
 	vol->dirty = true;
 	/* Also on error: the mappings counted are gone from the tree. */
 	vol->written -= rm.written;

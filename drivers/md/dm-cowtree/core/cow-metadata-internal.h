@@ -12,6 +12,17 @@
 #include "cow-transaction-manager.h"
 #include "cow-btree.h"
 
+/*
+ * A translation cache entry: mapping value @value of vchunk @key - 1
+ * (key 0: empty).  See cow-mapping.c.
+ */
+struct cow_xlate_entry {
+	u64 key;
+	u64 value;
+};
+
+#define COW_XLATE_ENTRIES 4096u	/* per open volume: 64 KiB */
+
 struct cow_volume {
 	struct cow_pool_metadata *pmd;
 	struct cow_volume *next;	/* pmd->open_volumes */
@@ -29,6 +40,13 @@ struct cow_volume {
 	u64 written;		/* written_since_origin */
 	u64 exclusive;		/* exclusive_chunks */
 	u64 family;
+	/*
+	 * Translation cache (NULL if it could not be allocated): entries
+	 * change under pmd->lock held for writing, or under xlate_lock by
+	 * readers holding it shared.
+	 */
+	struct cow_xlate_entry *xlate;
+	spinlock_t xlate_lock;
 };
 
 #define COW_ACCT_PENDING 16u
@@ -91,6 +109,14 @@ int cow_pmd_check_space(struct cow_pool_metadata *pmd);
 int cow_pmd_note_change(struct cow_pool_metadata *pmd, int r);
 /* Start a new sharing epoch if any mapping carries the current time. */
 int cow_pmd_bump_time(struct cow_pool_metadata *pmd);
+
+/*----------------------------------------------------------------*/
+/* cow-mapping.c: the translation cache of open volumes */
+
+void cow_xlate_init(struct cow_volume *vol);
+void cow_xlate_exit(struct cow_volume *vol);
+/* Forget every cached translation (the mapping root changed). */
+void cow_xlate_clear(struct cow_volume *vol);
 
 /*----------------------------------------------------------------*/
 /* cow-volume.c */

@@ -265,6 +265,16 @@ int cow_volume_lookup(struct cow_volume *vol, u64 vchunk, bool can_block,
 		      struct cow_lookup_result *result);
 
 /*
+ * As cow_volume_lookup(), and *nr (1 to @max_chunks) says how many chunks
+ * from @vchunk on map to the data chunks following result->dchunk, with
+ * the same sharing: one remap can serve them all.  A chunk whose answer
+ * would need metadata I/O (when !@can_block) ends the run.
+ */
+int cow_volume_lookup_run(struct cow_volume *vol, u64 vchunk,
+			  unsigned int max_chunks, bool can_block,
+			  struct cow_lookup_result *result, unsigned int *nr);
+
+/*
  * Find the first mapped run at or after @begin and before @end, with
  * consecutive data chunks and the same sharing.  -ENODATA if none.
  */

@@ -137,7 +137,12 @@ static void vol_to_record(struct cow_volume *vol)
 
 static void record_to_vol(struct cow_volume *vol)
 {
+	struct cow_root old = vol->mapping;
+
 	cow_root_from_disk(&vol->rec.mapping, &vol->mapping);
+	/* Another root (rollback, abort): other mappings.  Same root, same tree. */
+	if (old.blocknr != vol->mapping.blocknr || old.txn != vol->mapping.txn)
+		cow_xlate_clear(vol);
 	vol->snap_time = le32_to_cpu(vol->rec.snap_time);
 	vol->alloc_hint = le64_to_cpu(vol->rec.alloc_hint);
 	vol->origin_time = le32_to_cpu(vol->rec.origin_time);
@@ -764,6 +769,7 @@ int cow_pmd_open_volume(struct cow_pool_metadata *pmd, u64 id,
 		kfree(v);
 		goto out;
 	}
+	cow_xlate_init(v);
 	v->pmd = pmd;
 	v->id = id;
 	v->open_count = 1;
@@ -799,6 +805,7 @@ void cow_pmd_close_volume(struct cow_volume *vol)
 	for (p = &pmd->open_volumes; *p != vol; p = &(*p)->next)
 		;
 	*p = vol->next;
+	cow_xlate_exit(vol);
 	kfree(vol);
 out:
 	up_write(&pmd->lock);
