@@ -92,24 +92,27 @@ grep -E '^(PASS|FAIL|fuzz:)' build/check-fuzz.log
 count build/check-fuzz.log fuzz
 
 # Harness self-tests (tests/vm/selftest): a kernel report must fail a
-# scenario whose script passed; verdicts must survive a console flooded
-# with kernel messages across a power cut; a boot that reports a power cut
-# and then goes on to fail must fail.
-selftest() { # selftest NAME PATTERN: run.sh's line for NAME must match
-	local out
-	out=$(tests/vm/run.sh --selftest "$1" 2>&1 | tee -a build/check-selftest.log)
-	if grep -Eq "$2" <<< "$out"; then
-		echo "PASS vm-harness-$1"
+# scenario whose script passed; verdicts (and data lines) must survive a
+# console flooded with kernel messages across a power cut; a boot that
+# reports a power cut and then goes on to fail, or hangs, must fail.
+selftest() { # selftest NAME PATTERN [CMD...]: run.sh's line for NAME must match, CMD succeed
+	local out name=$1 re=$2
+	shift 2
+	out=$(tests/vm/run.sh --selftest "$name" 2>&1 | tee -a build/check-selftest.log)
+	if grep -Eq "$re" <<< "$out" && "$@"; then
+		echo "PASS vm-harness-$name"
 		passed=$((passed + 1))
 	else
-		echo "FAIL vm-harness-$1 (see build/check-selftest.log)"
+		echo "FAIL vm-harness-$name (see build/check-selftest.log)"
 		failed=$((failed + 1))
 	fi
 }
 : > build/check-selftest.log
 selftest kernel-warning '^FAIL kernel-warning: kernel report: .*WARNING'
-selftest power-cut-noise '^PASS power-cut-noise '
+selftest power-cut-noise '^PASS power-cut-noise ' \
+	grep -qx 'power-cut-noise data of boot 2' tests/vm/build/logs/power-cut-noise.data
 selftest power-cut-ignored '^FAIL power-cut-ignored: boot 1 reported a power cut and then rc=1 '
+selftest power-cut-hang '^FAIL power-cut-hang: no result in boot 1: killed by the timeout'
 
 tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
 count build/check-vm.log vm

@@ -45,13 +45,21 @@ dm_dev_size() {
 # channel, the virtio-serial port /init found ($COW_RESULT_DEV).  The write
 # returns once the host has taken the bytes, so a reset right after it
 # cannot lose them.  The only lines run.sh accepts there are
-# "COWTEST-RESULT: rc=N" (written by /init) and "COWTEST-POWER-CUT".
+# "COWTEST-RESULT: rc=N" (written by /init), "COWTEST-POWER-CUT" and
+# "COWTEST-DATA ..." (cow_data).
 cow_result() {
 	if [ -z "${COW_RESULT_DEV:-}" ]; then
 		echo "COWTEST: no result channel for: $*"
 		return 1
 	fi
 	echo "$*" > "$COW_RESULT_DEV"
+}
+
+# cow_data LINE: a line of results for a parser on the host (not a
+# verdict): tests/vm/run.sh collects them, without the prefix, in
+# tests/vm/build/logs/NAME.data, away from kernel messages.
+cow_data() {
+	cow_result "COWTEST-DATA $*"
 }
 
 # Crash the guest now, like a power cut: no sync, no unmount.  The marker

@@ -112,4 +112,6 @@ cp "$top/tests/vm/fs-lib.sh" "$root/etc/fs-lib.sh"
 chmod +x "$root/init"
 echo "$kver" > "$root/etc/kver"
 
-(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"
+# Atomically: a harness starting meanwhile must never read half of it.
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out.tmp"
+mv "$out.tmp" "$out"

@@ -1,6 +1,7 @@
 # Harness self-test: boot 1 floods the console with kernel messages while
 # it cuts the power, boot 2 while its script ends; run.sh must pass it (the
-# verdicts travel on the result channel, not on the console).
+# verdicts travel on the result channel, not on the console), and keep
+# the data line of boot 2 in logs/power-cut-noise.data.
 # timeout: 300
 # boots: 2
 noise() {
@@ -17,4 +18,5 @@ if [ "$COW_BOOT" = 1 ]; then
 	sleep 30
 	die "still running after power_cut"
 fi
+cow_data "power-cut-noise data of boot $COW_BOOT"
 log "boot 2 ends with the console still flooded"

@@ -283,6 +283,9 @@ int cow_volume_alloc_chunk(struct cow_volume *vol, u64 *dchunk)
 		else
 			r = cow_pmd_note_change(pmd, r);
 	}
+	/* Referenced only once the caller inserts it (cow-space-map.h). */
+	if (!r)
+		r = cow_pmd_note_change(pmd, cow_dsm_set_unreferenced(pmd->dsm, *dchunk));
 	if (!r) {
 		vol->alloc_hint = *dchunk + 1;
 		vol->dirty = true;
@@ -312,6 +315,7 @@ static int insert(struct cow_volume *vol, u64 vchunk, u64 dchunk)
 		return r;
 	}
 	xlate_put(vol, vchunk, le64_to_cpu(v));
+	cow_dsm_referenced(pmd->dsm, dchunk);
 	/* A new mapping, or one replacing an inherited one, is ours. */
 	if (!existed || cow_mapping_time(le64_to_cpu(old)) <
 	    vol->origin_time)

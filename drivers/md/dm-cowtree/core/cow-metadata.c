@@ -82,6 +82,10 @@ static int commit(struct cow_pool_metadata *pmd)
 	sb = kmalloc(sizeof(*sb), GFP_NOIO);
 	if (!sb)
 		return -ENOMEM;
+	/* Chunks allocated for writes not mapped yet stay out of the commit. */
+	r = cow_dsm_pre_commit(pmd->dsm);
+	if (r)
+		goto out;
 	/* Phase one: everything but the superblock is durable. */
 	r = cow_tm_pre_commit(&pmd->tm, &msm_root, &msm_txn);
 	if (r)
@@ -99,6 +103,8 @@ static int commit(struct cow_pool_metadata *pmd)
 	pmd->sb = *sb;
 	pmd->changed = false;
 	pmd->records_gen++;
+	/* ... and are allocated again in the new transaction. */
+	r = cow_dsm_post_commit(pmd->dsm, &pmd->changed);
 out:
 	kfree(sb);
 	return r;

@@ -11,17 +11,31 @@
  *
  * Chunks whose count drops to zero are remembered in memory (a small hash
  * of bitmaps) until commit and are not handed out again before that.
+ *
+ * Chunks allocated but not referenced yet (cow_dsm_set_unreferenced(): the
+ * data of a write goes to its chunk before the mapping is inserted) are
+ * remembered in another such set.  A commit leaves them out: their counts
+ * drop to zero for the commit (cow_dsm_pre_commit()) and come back right
+ * after it (cow_dsm_post_commit()), so the committed space map never holds
+ * a chunk that no committed mapping references, and a crash leaks nothing.
  */
 #include "cow-space-map.h"
 #include "cow-transaction-manager.h"
 #include "cow-btree.h"
 
-#define FREED_WORDS DIV_ROUND_UP(COW_RC_ENTRIES, 64)
+#define SET_WORDS DIV_ROUND_UP(COW_RC_ENTRIES, 64)
 #define NO_RC (~0ULL)
 
-struct freed_map {
+/* The chunks of one reference count block in a set. */
+struct set_entry {
 	u64 rc;
-	u64 bits[FREED_WORDS];
+	u64 bits[SET_WORDS];
+};
+
+/* A set of chunks: open addressing on rc (NO_RC = empty slot). */
+struct chunk_set {
+	struct set_entry *slots;
+	u32 nr_slots, nr_used;
 };
 
 struct cow_dsm {
@@ -32,8 +46,8 @@ struct cow_dsm {
 	u64 nr_blocks;
 	u64 nr_allocated;
 
-	struct freed_map *freed;	/* open addressing, rc NO_RC = empty */
-	u32 nr_slots, nr_used;
+	struct chunk_set freed;		/* count dropped to zero this transaction */
+	struct chunk_set unreferenced;	/* allocated, not referenced yet */
 };
 
 static struct cow_dsm *to_dsm(struct cow_space_map *sm)
@@ -42,79 +56,96 @@ static struct cow_dsm *to_dsm(struct cow_space_map *sm)
 }
 
 /*----------------------------------------------------------------*/
-/* Chunks freed in this transaction */
+/* Sets of chunks */
 
 static u32 slot_of(u64 rc, u32 nr_slots)
 {
 	return (u32)((rc * 0x9e3779b97f4a7c15ULL) >> 32) & (nr_slots - 1);
 }
 
-static struct freed_map *find_freed(struct cow_dsm *d, u64 rc)
+static struct set_entry *set_find(struct chunk_set *cs, u64 rc)
 {
 	u32 i;
 
-	if (!d->nr_slots)
+	if (!cs->nr_slots)
 		return NULL;
-	for (i = slot_of(rc, d->nr_slots);; i = (i + 1) & (d->nr_slots - 1)) {
-		if (d->freed[i].rc == rc)
-			return &d->freed[i];
-		if (d->freed[i].rc == NO_RC)
+	for (i = slot_of(rc, cs->nr_slots);; i = (i + 1) & (cs->nr_slots - 1)) {
+		if (cs->slots[i].rc == rc)
+			return &cs->slots[i];
+		if (cs->slots[i].rc == NO_RC)
 			return NULL;
 	}
 }
 
-static int grow_freed(struct cow_dsm *d)
+static int set_grow(struct chunk_set *cs)
 {
-	u32 i, j, n = d->nr_slots ? d->nr_slots * 2 : 16;
-	struct freed_map *f;
+	u32 i, j, n = cs->nr_slots ? cs->nr_slots * 2 : 16;
+	struct set_entry *f;
 
 	f = kvmalloc_array(n, sizeof(*f), GFP_NOIO);
 	if (!f)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		f[i].rc = NO_RC;
-	for (i = 0; i < d->nr_slots; i++) {
-		if (d->freed[i].rc == NO_RC)
+	for (i = 0; i < cs->nr_slots; i++) {
+		if (cs->slots[i].rc == NO_RC)
 			continue;
-		for (j = slot_of(d->freed[i].rc, n); f[j].rc != NO_RC;
+		for (j = slot_of(cs->slots[i].rc, n); f[j].rc != NO_RC;
 		     j = (j + 1) & (n - 1))
 			;
-		f[j] = d->freed[i];
+		f[j] = cs->slots[i];
 	}
-	kvfree(d->freed);
-	d->freed = f;
-	d->nr_slots = n;
+	kvfree(cs->slots);
+	cs->slots = f;
+	cs->nr_slots = n;
 	return 0;
 }
 
-static int mark_freed(struct cow_dsm *d, u64 b)
+static int set_add(struct chunk_set *cs, u64 b)
 {
 	u64 rc = b / COW_RC_ENTRIES;
 	u32 i = (u32)(b % COW_RC_ENTRIES), s;
-	struct freed_map *f = find_freed(d, rc);
+	struct set_entry *f = set_find(cs, rc);
 	int r;
 
 	if (!f) {
-		if ((d->nr_used + 1) * 2 > d->nr_slots) {
-			r = grow_freed(d);
+		if ((cs->nr_used + 1) * 2 > cs->nr_slots) {
+			r = set_grow(cs);
 			if (r)
 				return r;
 		}
-		for (s = slot_of(rc, d->nr_slots); d->freed[s].rc != NO_RC;
-		     s = (s + 1) & (d->nr_slots - 1))
+		for (s = slot_of(rc, cs->nr_slots); cs->slots[s].rc != NO_RC;
+		     s = (s + 1) & (cs->nr_slots - 1))
 			;
-		f = &d->freed[s];
+		f = &cs->slots[s];
 		memset(f, 0, sizeof(*f));
 		f->rc = rc;
-		d->nr_used++;
+		cs->nr_used++;
 	}
 	f->bits[i / 64] |= 1ULL << (i % 64);
 	return 0;
 }
 
-static bool is_freed(struct freed_map *f, u32 i)
+/* Entries stay (possibly empty) until set_clear(): no deletion in probing. */
+static void set_del(struct chunk_set *cs, u64 b)
+{
+	struct set_entry *f = set_find(cs, b / COW_RC_ENTRIES);
+	u32 i = (u32)(b % COW_RC_ENTRIES);
+
+	if (f)
+		f->bits[i / 64] &= ~(1ULL << (i % 64));
+}
+
+static bool in_entry(const struct set_entry *f, u32 i)
 {
 	return f && (f->bits[i / 64] & (1ULL << (i % 64)));
+}
+
+static void set_clear(struct chunk_set *cs)
+{
+	kvfree(cs->slots);
+	cs->slots = NULL;
+	cs->nr_slots = cs->nr_used = 0;
 }
 
 /*----------------------------------------------------------------*/
@@ -233,7 +264,7 @@ static int set_count(struct cow_dsm *d, u64 b, u32 old, u32 count)
 	cow_tm_unlock(d->tm, blk);
 	r = cow_btree_insert(&d->info, &d->root, rc, &e, NULL, NULL);
 	if (!r && old && !count)
-		r = mark_freed(d, b);
+		r = set_add(&d->freed, b);
 	return r;
 }
 
@@ -269,6 +300,9 @@ static int dsm_dec(struct cow_space_map *sm, u64 b, u32 *new_count)
 	r = set_count(to_dsm(sm), b, old, old - 1);
 	if (!r && new_count)
 		*new_count = old - 1;
+	/* An unreferenced chunk given back (its write failed). */
+	if (!r && old == 1)
+		set_del(&to_dsm(sm)->unreferenced, b);
 	return r;
 }
 
@@ -285,7 +319,7 @@ struct search {
 /* First allocatable chunk in rc @rc at or after s->from; NO_RC if none. */
 static int search_rc(struct search *s, u64 rc, const struct cow_disk_index_entry *e)
 {
-	struct freed_map *f = find_freed(s->d, rc);
+	struct set_entry *f = set_find(&s->d->freed, rc);
 	struct cow_disk_refcount *c = NULL;
 	struct cow_block *blk = NULL;
 	u64 first = rc * COW_RC_ENTRIES;
@@ -303,7 +337,7 @@ static int search_rc(struct search *s, u64 rc, const struct cow_disk_index_entry
 		c = cow_block_data(blk);
 	}
 	for (i = lo; i < hi; i++)
-		if ((!c || !c->counts[i]) && !is_freed(f, i)) {
+		if ((!c || !c->counts[i]) && !in_entry(f, i)) {
 			s->found = first + i;
 			break;
 		}
@@ -410,18 +444,15 @@ static int dsm_extend(struct cow_space_map *sm, u64 nr_blocks)
 
 static void dsm_commit_done(struct cow_space_map *sm)
 {
-	struct cow_dsm *d = to_dsm(sm);
-
-	kvfree(d->freed);
-	d->freed = NULL;
-	d->nr_slots = d->nr_used = 0;
+	set_clear(&to_dsm(sm)->freed);
 }
 
 static void dsm_destroy(struct cow_space_map *sm)
 {
 	struct cow_dsm *d = to_dsm(sm);
 
-	kvfree(d->freed);
+	set_clear(&d->freed);
+	set_clear(&d->unreferenced);
 	kfree(d);
 }
 
@@ -477,4 +508,65 @@ void cow_dsm_get_root(struct cow_space_map *sm, struct cow_root *root,
 
 	*root = d->root;
 	*nr_allocated = d->nr_allocated;
+}
+
+/*----------------------------------------------------------------*/
+/* Allocated chunks not referenced yet */
+
+int cow_dsm_set_unreferenced(struct cow_space_map *sm, u64 b)
+{
+	return set_add(&to_dsm(sm)->unreferenced, b);
+}
+
+void cow_dsm_referenced(struct cow_space_map *sm, u64 b)
+{
+	set_del(&to_dsm(sm)->unreferenced, b);
+}
+
+/* Set every unreferenced chunk's count from @from to @to (0 or 1). */
+static int set_unreferenced_counts(struct cow_dsm *d, u32 from, u32 to)
+{
+	struct chunk_set *cs = &d->unreferenced;
+	struct set_entry *f;
+	u32 i, j, count;
+	u64 b;
+	int r;
+
+	for (i = 0; i < cs->nr_slots; i++) {
+		f = &cs->slots[i];
+		if (f->rc == NO_RC)
+			continue;
+		for (j = 0; j < COW_RC_ENTRIES; j++) {
+			if (!in_entry(f, j))
+				continue;
+			b = f->rc * COW_RC_ENTRIES + j;
+			r = dsm_get_count(&d->sm, b, &count);
+			if (!r && count != from) {
+				cow_err("unreferenced data chunk %llu has count %u, not %u",
+					(unsigned long long)b, count, from);
+				r = -EINVAL;
+			}
+			if (!r)
+				r = set_count(d, b, from, to);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int cow_dsm_pre_commit(struct cow_space_map *sm)
+{
+	return set_unreferenced_counts(to_dsm(sm), 1, 0);
+}
+
+int cow_dsm_post_commit(struct cow_space_map *sm, bool *changed)
+{
+	struct cow_dsm *d = to_dsm(sm);
+	u64 before = d->nr_allocated;
+	int r;
+
+	r = set_unreferenced_counts(d, 0, 1);
+	*changed = d->nr_allocated != before;
+	return r;
 }

@@ -138,4 +138,21 @@ int cow_dsm_open(struct cow_tm *tm, const struct cow_root *root, u64 nr_blocks,
 void cow_dsm_get_root(struct cow_space_map *sm, struct cow_root *root,
 		      u64 *nr_allocated);
 
+/*
+ * Chunk @b, just allocated (count 1), is not referenced by any mapping yet:
+ * commits leave it out until cow_dsm_referenced() or a decrement gives it
+ * back.  A crash between a commit and the reference then leaks nothing.
+ */
+int cow_dsm_set_unreferenced(struct cow_space_map *sm, u64 b);
+void cow_dsm_referenced(struct cow_space_map *sm, u64 b);
+
+/*
+ * Around a commit: cow_dsm_pre_commit() drops the unreferenced chunks'
+ * counts to zero for it; cow_dsm_post_commit(), after commit_done, sets
+ * them back to one in the new transaction (*changed: there were some).
+ * An error from either leaves the map unusable: the pool must fail.
+ */
+int cow_dsm_pre_commit(struct cow_space_map *sm);
+int cow_dsm_post_commit(struct cow_space_map *sm, bool *changed);
+
 #endif
