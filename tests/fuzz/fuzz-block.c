@@ -315,7 +315,13 @@ static void place(struct cow_block_manager *bm, struct cow_disk *d,
 
 	if (!p)
 		harness_bug("place", -ENOMEM);
-	memcpy(p, data, min_t(size_t, size, BS));
+	if (ctl & FUZZ_PATCH) {
+		/* Edits of the block: <offset, 2 bytes LE> <byte>, repeated. */
+		for (; size >= 3; data += 3, size -= 3)
+			p[(data[0] | data[1] << 8) % BS] = data[2];
+	} else {
+		memcpy(p, data, min_t(size_t, size, BS));
+	}
 	if (ctl & FUZZ_RAW)
 		return;
 	if (!(ctl & FUZZ_KEEP_STAMP))

@@ -40,7 +40,14 @@
  *                           validator) so the fuzzer reaches the decoders
  *                           behind them;
  *   bit 1 (FUZZ_KEEP_STAMP) keep the input's transaction stamp (otherwise
- *                           it is set to what the reference expects).
+ *                           it is set to what the reference expects);
+ *   bit 2 (FUZZ_PATCH)      the bytes are edits of the block instead:
+ *                           (offset: 2 bytes, little-endian; value: 1
+ *                           byte), repeated.  Regression inputs are best
+ *                           kept in this form: an overlay carries the
+ *                           base pool's other fields as they were when it
+ *                           was found, and goes stale when the pool built
+ *                           by build_pool() changes; a few edits do not.
  * Byte 1: which block of the kind, in block order (modulo their number).
  */
 #ifndef FUZZ_BLOCK_H
@@ -65,6 +72,7 @@ enum fuzz_block_kind {
 
 #define FUZZ_RAW 0x01u
 #define FUZZ_KEEP_STAMP 0x02u
+#define FUZZ_PATCH 0x04u
 #define FUZZ_HEADER 2u
 
 enum fuzz_block_readers {

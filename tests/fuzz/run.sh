@@ -7,7 +7,8 @@
 # For each target: every input in regressions/<target>/ is replayed (each
 # must run clean), then the target fuzzes for FUZZ_SECONDS (default 25,
 # LONG=1: 300) from its seeds (corpus/<target>/, read only) and the
-# working corpus of earlier runs (build/corpus/<target>/, kept).  A crash,
+# working corpus of earlier runs (build/corpus/<target>/, kept), with the
+# extra libFuzzer flags of <target>.options if there is one.  A crash,
 # sanitizer report, leak, timeout (an input slower than FUZZ_TIMEOUT s,
 # default 10) or running out of memory fails the target; the input that
 # did it is copied into regressions/<target>/ (commit it with the fix).
@@ -57,8 +58,10 @@ fuzz_one() {
 	# Value profiles: comparisons with on-disk fields (counts against
 	# limits, stamps, sizes) steer the search (a planted missing bound on
 	# a node's entry count was found in 2 of 2 runs with it, 0 of 2 without).
+	# shellcheck disable=SC2046
 	"$bin" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
 		-use_value_profile=1 -print_final_stats=1 -artifact_prefix="$art" \
+		$(cat "$t.options" 2>/dev/null) \
 		"build/corpus/$t" "corpus/$t" >> "$log" 2>&1
 	rc=$?
 	found=$(find "$art" -type f | head -1)
