@@ -280,6 +280,13 @@ int send_md_plan(struct send_md *md, const struct send_vol *base,
 /* Metadata blocks read so far by every send_md. */
 uint64_t send_md_blocks_read(void);
 
+/*
+ * A held metadata snapshot taken by us, not borrowed (hold.c): waits up to
+ * 20 s for another program's to go.  struct live_hold is in offline.h.
+ */
+struct live_hold;
+int send_hold(const char *pool, struct live_hold *h);
+
 /*----------------------------------------------------------------
  * Resuming (resume.c)
  *--------------------------------------------------------------*/
