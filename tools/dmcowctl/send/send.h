@@ -359,7 +359,8 @@ struct send_reader {
 	uint32_t crc;		/* running crc32c of the stream */
 	bool ended;
 	struct send_disk_rec rec;
-	void *payload;		/* 4 KiB aligned, SEND_MAX_DATA bytes */
+	void *payload;		/* 4 KiB aligned, payload_cap bytes */
+	size_t payload_cap;
 	char err[320];
 };
 
