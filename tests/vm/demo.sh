@@ -86,6 +86,28 @@ say "Space per file: shared with the snapshot or exclusive"
 run dmcowctl du pool/home /alice --with
 umount /mnt/home
 
+say "Replicate to another pool (on another machine: pipe it through ssh)"
+brd_load 2 256
+run dmcowctl pool create backup /dev/ram0 /dev/ram1
+run dmcowctl snapshot pool/home tuesday
+echo "# dmcowctl send pool/tuesday | dmcowctl receive backup/tuesday"
+dmcowctl send pool/tuesday | dmcowctl receive backup/tuesday || die "full send | receive failed"
+run mount /dev/mapper/pool-home /mnt/home
+echo "draft 3" > /mnt/home/alice/report.txt
+umount /mnt/home
+run dmcowctl snapshot pool/home wednesday
+say "Incremental: only the chunks that changed since tuesday (found in the metadata, shared ones never read)"
+run dmcowctl send pool/wednesday --from pool/tuesday --dry-run
+echo "# dmcowctl send pool/wednesday --from pool/tuesday | dmcowctl receive backup/wednesday"
+dmcowctl send pool/wednesday --from pool/tuesday | dmcowctl receive backup/wednesday ||
+	die "incremental send | receive failed"
+run dmcowctl list backup
+run dmcowctl activate backup/wednesday
+run mount -o ro /dev/mapper/backup-wednesday /mnt/snap
+echo "backup report.txt: $(cat /mnt/snap/alice/report.txt)"
+umount /mnt/snap
+run dmcowctl pool deactivate backup --force
+
 say "Clean up"
 run dmcowctl pool deactivate pool --force
 rmmod dm_cowtree && echo "dm-cowtree unloaded"

@@ -292,7 +292,7 @@ static int read_pool_state(struct recv_job *job, struct cow_volume *partial)
 	size_t i, nr = 0;
 	int r;
 
-	r = live_hold(job->pool->name, &hold);
+	r = send_hold(job->pool->name, &hold);
 	if (r)
 		return r;
 	r = send_md_open(hold.meta_path, hold.held, &md);
@@ -478,6 +478,8 @@ static int apply_stream(struct recv_job *job)
 			break;
 		if (rec.seq < job->next_seq) {
 			job->skipped++;	/* applied before the resume */
+			if (rec.type == SEND_REC_DATA)
+				progress_update(done += rec.nr_chunks);
 			continue;
 		}
 		r = send_apply_record(&job->ap, &rec);
@@ -506,7 +508,8 @@ static int apply_stream(struct recv_job *job)
 	}
 	progress_end();
 	/* All records are in: the end record counts as received too. */
-	job->next_seq = job->rd.hdr.first_seq + job->rd.t.records;
+	if (!job->complete)
+		job->next_seq = job->rd.hdr.first_seq + job->rd.t.records;
 	return 0;
 }
 
@@ -538,7 +541,7 @@ static int finish(struct recv_job *job)
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	r = live_hold(job->pool->name, &hold);
+	r = send_hold(job->pool->name, &hold);
 	if (!r) {
 		r = send_md_open(hold.meta_path, hold.held, &md);
 		if (!r)
@@ -672,7 +675,7 @@ static int show_token(struct recv_job *job)
 		return DMCOWCTL_EXIT_ERR;
 	}
 	v = calloc(2, sizeof(*v));
-	if (!v || live_hold(job->pool->name, &hold)) {
+	if (!v || send_hold(job->pool->name, &hold)) {
 		free(v);
 		return DMCOWCTL_EXIT_ERR;
 	}
@@ -789,7 +792,9 @@ static int receive(struct recv_job *job)
 	report(job);
 	return 0;
 publish:
-	if (publish(job))
+	/* Received before: the stream is read to its end and checked only. */
+	job->next_seq = UINT64_MAX;
+	if (apply_stream(job) || publish(job))
 		return DMCOWCTL_EXIT_ERR;
 	report(job);
 	return 0;

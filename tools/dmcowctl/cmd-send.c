@@ -314,7 +314,7 @@ static int build_plan(struct send_job *job)
 	vols = calloc(2, sizeof(*vols));
 	if (!vols)
 		return -ENOMEM;
-	r = live_hold(job->pool->name, &hold);
+	r = send_hold(job->pool->name, &hold);
 	if (r)
 		goto out_free;
 	blocks0 = send_md_blocks_read();

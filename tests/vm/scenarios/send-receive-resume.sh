@@ -86,7 +86,9 @@ if [ "$COW_BOOT" = 1 ]; then
 	log "a receive killed in the middle"
 	start_partial k 64
 	kill -9 $rpid
-	wait $rpid 2> /dev/null
+	rc=0
+	wait $rpid || rc=$?
+	[ $rc = 137 ] || die "the receive into b/k ended with $rc before it was killed"
 	exec 3>&-
 	dmcowctl list b -o name | grep -qw k && die "the killed receive left a visible volume"
 	tok=$(dmcowctl receive --token b/k) || die "no token for b/k"

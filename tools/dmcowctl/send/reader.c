@@ -110,12 +110,33 @@ static int read_rec_header(struct send_reader *r, bool *eof)
 	return 0;
 }
 
+/* The payload buffer grows to the largest record seen (4 KiB aligned). */
+static int payload_room(struct send_reader *r, uint32_t len)
+{
+	size_t cap = ((size_t)len + 4095) & ~(size_t)4095;
+
+	if (cap <= r->payload_cap)
+		return 0;
+	free(r->payload);
+	r->payload_cap = 0;
+	r->payload = aligned_alloc(4096, cap ? cap : 4096);
+	if (!r->payload) {
+		snprintf(r->err, sizeof(r->err), "out of memory for a record of %u bytes", len);
+		return -ENOMEM;
+	}
+	r->payload_cap = cap;
+	return 0;
+}
+
 static int read_payload(struct send_reader *r, uint32_t len)
 {
 	char w[96];
 	size_t got;
 	int ret;
 
+	ret = payload_room(r, len);
+	if (ret)
+		return ret;
 	ret = read_full(r, r->payload, len, &got);
 	if (ret)
 		return ret;
@@ -203,11 +224,6 @@ int send_reader_open(struct send_reader *r, send_read_fn read, void *ctx)
 	r->read = read;
 	r->ctx = ctx;
 	r->crc = SEND_CRC_INIT;
-	r->payload = aligned_alloc(4096, SEND_MAX_DATA);
-	if (!r->payload) {
-		snprintf(r->err, sizeof(r->err), "out of memory");
-		return -ENOMEM;
-	}
 	ret = read_rec_header(r, &eof);
 	if (ret)
 		return ret;
@@ -415,4 +431,5 @@ void send_reader_close(struct send_reader *r)
 {
 	free(r->payload);
 	r->payload = NULL;
+	r->payload_cap = 0;
 }

@@ -280,6 +280,13 @@ int send_md_plan(struct send_md *md, const struct send_vol *base,
 /* Metadata blocks read so far by every send_md. */
 uint64_t send_md_blocks_read(void);
 
+/*
+ * A held metadata snapshot taken by us, not borrowed (hold.c): waits up to
+ * 20 s for another program's to go.  struct live_hold is in offline.h.
+ */
+struct live_hold;
+int send_hold(const char *pool, struct live_hold *h);
+
 /*----------------------------------------------------------------
  * Resuming (resume.c)
  *--------------------------------------------------------------*/
@@ -352,7 +359,8 @@ struct send_reader {
 	uint32_t crc;		/* running crc32c of the stream */
 	bool ended;
 	struct send_disk_rec rec;
-	void *payload;		/* 4 KiB aligned, SEND_MAX_DATA bytes */
+	void *payload;		/* 4 KiB aligned, payload_cap bytes */
+	size_t payload_cap;
 	char err[320];
 };
 
