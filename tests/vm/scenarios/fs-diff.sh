@@ -19,11 +19,13 @@ load_cowtree
 brd_load 2 300
 run_ok /tmp/o dmcowctl pool create p /dev/ram0 /dev/ram1
 
-# rnd N: a pseudo-random number in [0, N) from the seed and a counter.
-RC=0
+# rnd N: a pseudo-random number in [0, N) from the seed and a counter (in
+# a file: rnd runs in command substitutions, whose variables are lost).
+echo 0 > /tmp/rnd.count
 rnd() {
-	RC=$((RC + 1))
-	awk -v s=$((SEED * 1000 + RC)) -v n=$1 'BEGIN { srand(s); print int(rand() * n) }'
+	local c=$(($(cat /tmp/rnd.count) + 1))
+	echo $c > /tmp/rnd.count
+	awk -v s=$((SEED * 1000 + c)) -v n=$1 'BEGIN { srand(s); print int(rand() * n) }'
 }
 
 # pick DIR TYPE: a random path of TYPE (f, d) below DIR, relative to it.
@@ -56,8 +58,10 @@ build_tree() {
 change_set() {
 	local m=$1 n=$2 i op p q
 	i=0
+	: > /tmp/ops.$SEED
 	while [ $i -lt $n ]; do
 		op=$(rnd 14)
+		echo $op >> /tmp/ops.$SEED
 		case $op in
 		0) p=$(pick $m d); dd if=/dev/urandom of=$m/$p/new$SEED.$i bs=4k count=$(($(rnd 20) + 1)) 2>/dev/null ;;
 		1) p=$(pick $m f); rm -f $m/$p ;;
@@ -79,6 +83,7 @@ change_set() {
 		i=$((i + 1))
 	done
 	sync
+	[ $(sort -u /tmp/ops.$SEED | wc -l) -ge 8 ] || die "change set $SEED is not random: ops $(cat /tmp/ops.$SEED)"
 }
 
 # expected A B OUT: the independent comparison of two mounted trees as

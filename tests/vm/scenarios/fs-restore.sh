@@ -22,6 +22,7 @@ load_cowtree
 brd_load 2 300
 run_ok /tmp/o dmcowctl pool create p /dev/ram0 /dev/ram1
 CAP=0x0100000200200000000000000000000000000000	# cap_net_raw+ep
+mkdir -p /mnt/v
 
 populate() {
 	local m=$1 i
