@@ -141,7 +141,7 @@ static void xlate_fill_one(void *context, u64 key, const void *value)
  * reads the btree once per COW_XLATE_FILL chunks; a random reader caches
  * only what it looked up (filling would evict more than it saves).
  */
-#define COW_XLATE_FILL 32u
+#define COW_XLATE_FILL 128u
 
 static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 			u64 *value)
