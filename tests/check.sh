@@ -42,7 +42,7 @@ fi
 # LONG=1: the long crash-test mode (README): log replay at >= 1000 flush
 # points (crash-replay, crash-replay-fs), 50 power cuts, 3000 bad inputs,
 # 1000 corrupted metadata images against the kernel, 10000 against
-# dmcowctl check on the host;
+# dmcowctl check on the host; each libFuzzer target 300 s (tests/fuzz);
 # VM timeouts x4 (x16 on the debug kernel).  The guest gets the counts
 # through VM_ENV (tests/vm/run.sh).
 if [[ ${LONG:-0} != 0 ]]; then
@@ -84,15 +84,32 @@ make -C tests/cli run > build/check-cli.log 2>&1
 grep -E '^(FAIL|cli:)' build/check-cli.log
 count build/check-cli.log cli
 
-# Harness self-test: a kernel report must fail a scenario whose script passed.
-tests/vm/run.sh --selftest kernel-warning > build/check-selftest.log 2>&1
-if grep -q '^FAIL kernel-warning: kernel report: .*WARNING' build/check-selftest.log; then
-	echo "PASS vm-harness-detects-kernel-reports"
-	passed=$((passed + 1))
-else
-	echo "FAIL vm-harness-detects-kernel-reports (see build/check-selftest.log)"
-	failed=$((failed + 1))
-fi
+# libFuzzer targets (tests/fuzz/run.sh): every input in regressions/ is
+# replayed, then each target fuzzes FUZZ_SECONDS (25; LONG=1: 300), two at a
+# time; a crash, sanitizer report, leak or timeout fails its target.
+tests/fuzz/run.sh > build/check-fuzz.log 2>&1
+grep -E '^(PASS|FAIL|fuzz:)' build/check-fuzz.log
+count build/check-fuzz.log fuzz
+
+# Harness self-tests (tests/vm/selftest): a kernel report must fail a
+# scenario whose script passed; verdicts must survive a console flooded
+# with kernel messages across a power cut; a boot that reports a power cut
+# and then goes on to fail must fail.
+selftest() { # selftest NAME PATTERN: run.sh's line for NAME must match
+	local out
+	out=$(tests/vm/run.sh --selftest "$1" 2>&1 | tee -a build/check-selftest.log)
+	if grep -Eq "$2" <<< "$out"; then
+		echo "PASS vm-harness-$1"
+		passed=$((passed + 1))
+	else
+		echo "FAIL vm-harness-$1 (see build/check-selftest.log)"
+		failed=$((failed + 1))
+	fi
+}
+: > build/check-selftest.log
+selftest kernel-warning '^FAIL kernel-warning: kernel report: .*WARNING'
+selftest power-cut-noise '^PASS power-cut-noise '
+selftest power-cut-ignored '^FAIL power-cut-ignored: boot 1 reported a power cut and then rc=1 '
 
 tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
 count build/check-vm.log vm

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # dmcowctl command-line tests that need no kernel: the unit tests of the
-# argument helpers (build/test-args), then the built binary's usage and
+# argument helpers (build/test-args) and of the block-level comparison of
+# the file-level commands (build/test-fcmp), then the built binary's usage and
 # error paths: unknown commands and options, missing and extra arguments,
 # bad names, sizes, chunk sizes, percentages and -o columns, --help of
 # every command, exit codes (0 ok, 1 failed, 2 usage) and that each error
@@ -15,24 +16,31 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/tests/cli
 . "$top/tests/host-lib.sh"
 
-# Unit tests of args.c.
-if make -s -C "$here" all > /dev/null 2>&1; then
-	"$here/build/test-args" > "$here/build/test-args.log" 2>&1
+# Unit tests of args.c, of the send stream format and of the file-level
+# block comparison (fs/fcmp.c) (C, ASan + UBSan).
+unit_test() { # unit_test NAME PREFIX
+	local log=$here/build/$1.log line p f rc
+	"$here/build/$1" > "$log" 2>&1
 	rc=$?
-	grep -E '^FAIL' "$here/build/test-args.log"
-	line=$(grep -E '^args: [0-9]+ passed, [0-9]+ failed$' "$here/build/test-args.log")
+	grep -E '^FAIL' "$log"
+	line=$(grep -E "^$2: [0-9]+ passed, [0-9]+ failed$" "$log")
 	if [[ -z $line ]]; then
-		ko "test-args" "no result line (exit $rc): $(tail -3 "$here/build/test-args.log")"
-	else
-		p=$(sed -E 's/^args: ([0-9]+) passed.*/\1/' <<< "$line")
-		f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
-		echo "$line (test-args.c)"
-		passed=$((passed + p))
-		failed=$((failed + f))
-		((rc == 0 || f > 0)) || ko "test-args" "exit $rc"
+		ko "$1" "no result line (exit $rc): $(tail -3 "$log")"
+		return
 	fi
+	p=$(sed -E 's/^[^:]+: ([0-9]+) passed.*/\1/' <<< "$line")
+	f=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<< "$line")
+	echo "$line ($1.c)"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	((rc == 0 || f > 0)) || ko "$1" "exit $rc"
+}
+if make -s -C "$here" all > /dev/null 2>&1; then
+	unit_test test-args args
+	unit_test test-send-stream send-stream
+	unit_test test-fcmp fcmp
 else
-	ko "test-args builds" "$(make -C "$here" all 2>&1 | tail -5)"
+	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
 
 host_setup cli
@@ -220,6 +228,78 @@ expect "pool create on a missing device" 1 "cannot open ./nonexistent: No such f
 	pool create p ./nonexistent ./nonexistent
 expect "pool create on a file" 1 "file.img is not a block device" pool create p file.img file.img
 expect "pool activate on a file" 1 "file.img is not a block device" pool activate p file.img file.img
+
+#------------------------------------------------------------------
+# send and receive: arguments, and streams refused before any pool is
+# looked at (the header is checked first)
+
+expect "send without a volume" 2 "^dmcowctl: send takes 1 argument$" send
+expect "send with two volumes" 2 "^dmcowctl: send takes 1 argument$" send p/a p/b
+expect "send of a malformed name" 2 "'snap' is not POOL/NAME" send snap -o x
+expect "send --from another pool" 2 "'q/b' is in another pool than 'p/a': the base must be in the same pool" \
+	send p/a --from q/b -o x
+expect "send --from itself" 2 "'p/a' cannot be its own base" send p/a --from a -o x
+expect "send --from a bad name" 2 "'a,b' is not a valid volume name" send p/a --from a,b -o x
+expect "send -t without a token" 2 "^dmcowctl: option '-t' needs an argument$" send p/a -t
+expect "send -t garbage" 2 "'xyz' is not a resume token" send p/a -t xyz -o x
+expect "send -t of another version" 2 "resume token version 2 is not supported" \
+	send p/a -t 2-0000000000000001-0000000000000000-5-00000000 -o x
+expect "send -t with a bad check" 2 "resume token '1-0000000000000001-0000000000000000-5-00000000' is damaged" \
+	send p/a -t 1-0000000000000001-0000000000000000-5-00000000 -o x
+expect "send -o empty" 2 "-o needs a file name" send p/a -o ""
+expect "send --dry-run --bogus" 2 "option '--bogus' is unknown" send p/a --dry-run --bogus
+expect "send of a missing pool" 1 "pool 'nosuch' is not active" send nosuch/a -o x
+expect "receive without a volume" 2 "^dmcowctl: receive takes 1 argument$" receive -i x
+expect "receive with two volumes" 2 "^dmcowctl: receive takes 1 argument$" receive p/a p/b -i x
+expect "receive --resume --abort" 2 "--resume, --abort and --token exclude each other" receive p/a --resume --abort
+expect "receive --abort -i" 2 "--abort reads no stream" receive p/a --abort -i x
+expect "receive --token -i" 2 "--token reads no stream" receive p/a --token -i x
+expect "receive -i empty" 2 "-i needs a file name" receive p/a -i ""
+expect "receive of a malformed name" 2 "'a/b/c' is not POOL/NAME" receive a/b/c -i x
+expect "receive of a missing file" 1 "cannot open './nonexistent': No such file or directory" \
+	receive p/a -i ./nonexistent
+: > empty.stream
+expect "receive of an empty stream" 1 "stream: the stream is empty; nothing was received" \
+	receive p/a -i empty.stream
+printf 'this is not a stream at all, just some text that is long enough' > text.stream
+expect "receive of text" 1 "stream: record 0: bad magic 0x73696874: this is not a dmcowctl send stream" \
+	receive p/a -i text.stream
+head -c 20 text.stream > short.stream
+expect "receive of 20 bytes" 1 "record 0: truncated: the stream ends inside its header \(20 of 40 bytes\)" \
+	receive p/a -i short.stream
+expect "receive --abort in a missing pool" 1 "pool 'nosuch' is not active" receive nosuch/a --abort
+# file-level commands: mount, umount, du, cowlinks, diff, restore-files
+
+expect "mount without arguments" 2 "mount takes a snapshot and a directory" mount
+expect "mount without DIR" 2 "mount takes a snapshot and a directory" mount p/s
+expect "mount with an extra argument" 2 "mount takes a snapshot and a directory" mount p/s /mnt x
+expect "mount of no POOL/NAME" 2 "'ps' is not POOL/NAME" mount ps /mnt
+expect "mount with an unknown option" 2 "option '--ro' is unknown" mount p/s /mnt --ro
+expect "umount without DIR" 2 "umount takes the directory of a view" umount
+expect "umount with two DIRs" 2 "umount takes the directory of a view" umount /a /b
+expect "du without a volume" 2 "du takes a volume and optional paths inside it" du
+expect "du of no POOL/NAME" 2 "'nopool' is not POOL/NAME" du nopool
+expect "du with an unknown option" 2 "option '--all' is unknown" du p/v --all
+for c in cowlinks diff; do
+	expect "$c of one volume" 2 "$c takes two volumes and an optional path" $c p/a
+	expect "$c with two paths" 2 "$c takes two volumes and an optional path" $c p/a p/b /x /y
+	expect "$c across pools" 2 "'p/a' and 'q/b' are in different pools" $c p/a q/b
+	expect "$c of a volume with itself" 2 "give two different volumes" $c p/a p/a
+	expect "$c of no POOL/NAME" 2 "'pb' is not POOL/NAME" $c p/a pb
+done
+expect "restore-files without DEST" 2 "restore-files takes POOL/SNAP:PATH and DEST" restore-files p/s:/a
+expect "restore-files without a path" 2 "'p/s' is not POOL/SNAP:PATH" restore-files p/s /x
+expect "restore-files with an empty path" 2 "'p/s:' is not POOL/SNAP:PATH" restore-files p/s: /x
+expect "restore-files of no POOL/NAME" 2 "'ps' is not POOL/NAME" restore-files ps:/a /x
+expect "restore-files with an unknown option" 2 "option '--force' is unknown" restore-files --force p/s:/a /x
+# Past parsing, without device-mapper: the pool is not there.
+expect "mount without device-mapper" 1 "pool 'p' is not active" mount p/s "$tmp"
+expect "du without device-mapper" 1 "pool 'p' is not active" du p/v /
+expect "cowlinks without device-mapper" 1 "pool 'p' is not active" cowlinks p/a p/b
+expect "diff without device-mapper" 1 "pool 'p' is not active" diff p/a p/b --json
+expect "restore-files without device-mapper" 1 "pool 'p' is not active" restore-files -n p/s:/a "$tmp"
+mkdir -p noview
+expect "umount of a directory that is no view" 1 "is not a view made by 'dmcowctl mount'" umount noview
 
 echo "cli: $passed passed, $failed failed"
 ((failed == 0))

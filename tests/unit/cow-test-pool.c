@@ -82,5 +82,6 @@ void tp_check(struct cow_block_manager *bm)
 	}
 	CHECK_MSG(!rep->nr_problems, "checker found %llu problems",
 		  (unsigned long long)rep->nr_problems);
+	CHECK_MSG(rep->accounted, "checker did not check the counters");
 	free(rep);
 }

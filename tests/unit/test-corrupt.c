@@ -5,7 +5,11 @@
  * write) or replaced by a stale but self-consistent copy.  Opening and
  * using the pool must then fail with a clear error (a negative errno and
  * a cow_err line) or give correct answers -- never wrong ones -- and the
- * checker must report the damage.
+ * checker must report the damage.  Which blocks are referenced is decided
+ * by a walk of the pristine image done here (not by the checker): the
+ * corruption of every referenced block must be found by the checker and
+ * stop the pool with -EILSEQ; that of an unreferenced one must change
+ * nothing.
  */
 #include "cow-test.h"
 #include "cow-test-pool.h"
@@ -20,7 +24,9 @@ struct corrupt_ctx {
 	struct cow_disk *image;		/* the pristine committed pool */
 	u32 map[NV + 1][NC];
 	bool live[NV + 1];
+	bool referenced[MD];		/* by the pristine pool (walk_image) */
 	unsigned long cases[8][4];	/* [type][how] detected */
+	unsigned long nr_referenced[8], nr_unreferenced[8];	/* blocks */
 };
 
 enum how { FLIP, ZERO, MISDIRECT, STALE };
@@ -28,6 +34,11 @@ enum how { FLIP, ZERO, MISDIRECT, STALE };
 static const u32 types[] = {
 	COW_BT_SUPERBLOCK, COW_BT_NODE, COW_BT_MSM_ROOT, COW_BT_MSM_INDEX,
 	COW_BT_MSM_RC, COW_BT_DSM_RC, COW_BT_HELD,
+};
+
+static const char *const type_names[] = {
+	"superblock", "btree node", "msm root", "msm index", "msm refcount",
+	"dsm refcount", "held root",
 };
 
 static int type_index(u32 type)
@@ -57,6 +68,7 @@ static const struct cow_block_validator *validator_of(u32 type)
 static void build(struct corrupt_ctx *cc)
 {
 	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct cow_disk_superblock *sb;
 	struct test_pool tp;
 	struct cow_volume *v[NV + 1];
 	u64 d, s, id;
@@ -97,18 +109,139 @@ static void build(struct corrupt_ctx *cc)
 	}
 	cow_pmd_close_volume(v[4]);
 	CHECK_OK(cow_pmd_commit(tp.pmd));
-	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 4));
+	/*
+	 * Volume 3's deleting record is accounted first; then its tree joins
+	 * the dead list, where the next steps free it a little at a time.
+	 * Volume 4 stays a deleting record.
+	 */
 	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 3));
 	memset(cc->map[3], 0, sizeof(cc->map[3]));
+	do {
+		CHECK_OK(cow_pmd_reclaim_step(tp.pmd, 10, &more));
+		CHECK(more);
+		CHECK_OK(cow_pmd_commit(tp.pmd));
+		sb = cow_disk_mem_block(cow_cache_bm_disk(tp.bm), 0, false);
+	} while (!le64_to_cpu(sb->dead_root.blocknr));
+	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 4));
 	CHECK_OK(cow_pmd_reclaim_step(tp.pmd, 10, &more));
 	CHECK(more);
 	CHECK_OK(cow_pmd_commit(tp.pmd));
+	sb = cow_disk_mem_block(cow_cache_bm_disk(tp.bm), 0, false);
+	CHECK_MSG(sb->dead_root.blocknr && sb->held_root.blocknr,
+		  "the pool has a dead list and a held root");
 	for (id = 1; id <= NV; id++)
 		cc->live[id] = id <= 2;
 	tp_close_pmd(&tp);
 	tp_check(tp.bm);
 	CHECK_OK(cow_disk_mem_clone(cow_cache_bm_disk(tp.bm), &cc->image));
 	tp_destroy(&tp);
+}
+
+/*----------------------------------------------------------------*/
+/* Which blocks the pristine pool references: its own walk, for the test */
+
+static void *pristine(struct corrupt_ctx *cc, u64 b)
+{
+	void *p;
+
+	CHECK_MSG(b && b < MD, "reference to block %llu", (unsigned long long)b);
+	p = cow_disk_mem_block(cc->image, b, false);
+	CHECK_MSG(p, "reference to unwritten block %llu", (unsigned long long)b);
+	return p;
+}
+
+static void walk_tree(struct corrupt_ctx *cc, u64 b, u32 first);
+
+static void walk_leaf_value(struct corrupt_ctx *cc, u32 tree, const u8 *value)
+{
+	const struct cow_disk_volume *rec = (const void *)value;
+	const struct cow_disk_dead *dead = (const void *)value;
+	const struct cow_disk_index_entry *e = (const void *)value;
+
+	switch (tree) {
+	case COW_TREE_VOLUMES:
+		walk_tree(cc, le64_to_cpu(rec->mapping.blocknr), 0);
+		break;
+	case COW_TREE_DEAD:
+		/* Entries before the cursor were handed over already. */
+		walk_tree(cc, le64_to_cpu(dead->root.blocknr),
+			  le32_to_cpu(dead->cursor));
+		break;
+	case COW_TREE_DSM_INDEX:
+		if (le64_to_cpu(e->blocknr)) {
+			pristine(cc, le64_to_cpu(e->blocknr));
+			cc->referenced[le64_to_cpu(e->blocknr)] = true;
+		}
+		break;
+	}
+}
+
+/* Mark btree node @b and everything beneath it, from entry @first on. */
+static void walk_tree(struct corrupt_ctx *cc, u64 b, u32 first)
+{
+	struct cow_disk_node_header *n;
+	u32 i, nr, vs;
+	__le64 *keys;
+	u8 *values;
+
+	if (!b)
+		return;
+	n = pristine(cc, b);
+	if (cc->referenced[b])
+		return;		/* shared: its subtree is marked */
+	cc->referenced[b] = true;
+	nr = le32_to_cpu(n->nr_entries);
+	vs = le32_to_cpu(n->value_size);
+	keys = (__le64 *)(n + 1);
+	values = (u8 *)(keys + le32_to_cpu(n->max_entries));
+	for (i = first; i < nr; i++) {
+		if (le32_to_cpu(n->flags) & COW_NODE_INTERNAL)
+			walk_tree(cc, le64_to_cpu(((struct cow_disk_root *)
+						   (values + i * vs))->blocknr), 0);
+		else
+			walk_leaf_value(cc, le32_to_cpu(n->tree), values + i * vs);
+	}
+}
+
+static void walk_image(struct corrupt_ctx *cc)
+{
+	struct cow_disk_superblock *sb = cow_disk_mem_block(cc->image, 0, false);
+	struct cow_disk_msm_root *mr;
+	struct cow_disk_msm_index *ix;
+	struct cow_disk_held *h;
+	u64 b, nr = 0;
+	u32 i, j;
+
+	CHECK(sb);
+	cc->referenced[0] = true;
+	b = le64_to_cpu(sb->msm_root.blocknr);
+	mr = pristine(cc, b);
+	cc->referenced[b] = true;
+	for (i = 0; i < le32_to_cpu(mr->nr_index); i++) {
+		b = le64_to_cpu(mr->index[i].blocknr);
+		ix = pristine(cc, b);
+		cc->referenced[b] = true;
+		for (j = 0; j < COW_MSM_INDEX_ENTRIES; j++) {
+			b = le64_to_cpu(ix->entries[j].blocknr);
+			if (b) {
+				pristine(cc, b);
+				cc->referenced[b] = true;
+			}
+		}
+	}
+	walk_tree(cc, le64_to_cpu(sb->dsm_root.blocknr), 0);
+	walk_tree(cc, le64_to_cpu(sb->volumes_root.blocknr), 0);
+	walk_tree(cc, le64_to_cpu(sb->dead_root.blocknr), 0);
+	b = le64_to_cpu(sb->held_root.blocknr);
+	CHECK_MSG(b, "the pristine pool holds a root");
+	h = pristine(cc, b);
+	cc->referenced[b] = true;
+	walk_tree(cc, le64_to_cpu(h->volumes_root.blocknr), 0);
+	CHECK_MSG(le64_to_cpu(sb->dead_root.blocknr), "the pristine pool has a dead tree");
+	/* The pristine pool has no leak: what it allocated is what it uses. */
+	for (b = 0; b < MD; b++)
+		nr += cc->referenced[b];
+	CHECK_EQ(nr, le64_to_cpu(sb->msm_nr_allocated));
 }
 
 /* Use the whole pool; returns the first error (0 if all went well). */
@@ -220,61 +353,94 @@ static bool checker_flags(struct cow_disk *img)
 	CHECK_OK(cow_check_pool(bm, rep));
 	cow_bm_destroy(bm);
 	bad = rep->nr_problems > 0;
+	CHECK_MSG(bad || rep->accounted, "a clean report without the counters checked");
 	free(rep);
 	return bad;
+}
+
+static const char *const how_names[] = { "flip", "zero", "misdirect", "stale" };
+
+/* Corrupt block @b of type index @ti in way @how: found exactly when used. */
+static void corrupt_case(struct corrupt_ctx *cc, u64 b, int ti, enum how how,
+			 u64 *seed)
+{
+	struct cow_block_manager *bm;
+	struct cow_disk *img;
+	unsigned long errs;
+	bool flagged;
+	int r;
+
+	CHECK_OK(cow_disk_mem_clone(cc->image, &img));
+	corrupt(img, b, how, seed);
+	flagged = checker_flags(img);
+	errs = cow_log_errors;
+	CHECK_OK(cow_cache_bm_create(img, 64, &bm));
+	r = exercise(cc, bm);
+	cow_bm_destroy(bm);
+	if (!cc->referenced[b]) {
+		/* Nothing uses it: nothing may notice. */
+		CHECK_MSG(!flagged, "checker flags unreferenced %s block %llu (%s)",
+			  type_names[ti], (unsigned long long)b, how_names[how]);
+		CHECK_MSG(!r, "unreferenced %s block %llu (%s): error %d",
+			  type_names[ti], (unsigned long long)b, how_names[how], r);
+		return;
+	}
+	CHECK_MSG(flagged, "checker misses corrupt %s block %llu (%s)",
+		  type_names[ti], (unsigned long long)b, how_names[how]);
+	CHECK_MSG(r < 0, "corrupt %s block %llu (%s) went unnoticed by the pool",
+		  type_names[ti], (unsigned long long)b, how_names[how]);
+	/* Detected as corruption, not as some other failure. */
+	CHECK_MSG(r == -EILSEQ, "corrupt %s block %llu (%s): error %d",
+		  type_names[ti], (unsigned long long)b, how_names[how], r);
+	CHECK_MSG(cow_log_errors > errs, "no error logged for block %llu",
+		  (unsigned long long)b);
+	cc->cases[ti][how]++;
 }
 
 COW_TEST(corruption_every_block_every_way)
 {
 	struct corrupt_ctx *cc = calloc(1, sizeof(*cc));
-	struct cow_block_manager *bm;
-	struct cow_disk *img;
-	u64 b, seed = cow_test_seed() | 1, total = 0, unused = 0;
-	unsigned long errs;
+	u64 b, seed = cow_test_seed() | 1, total = 0;
 	enum how how;
-	int ti, r;
+	int ti;
 	u8 *p;
 
 	CHECK(cc);
 	cow_log_quiet = true;
 	build(cc);
+	walk_image(cc);
 	for (b = 0; b < MD; b++) {
 		p = cow_disk_mem_block(cc->image, b, false);
-		if (!p)
+		if (!p) {
+			CHECK_MSG(!cc->referenced[b], "referenced block %llu unwritten",
+				  (unsigned long long)b);
 			continue;
+		}
 		ti = type_index(le32_to_cpu(((struct cow_disk_block_header *)p)->type));
+		CHECK_MSG(ti >= 0 || !cc->referenced[b],
+			  "referenced block %llu of unknown type", (unsigned long long)b);
 		if (ti < 0)
 			continue;
+		if (cc->referenced[b])
+			cc->nr_referenced[ti]++;
+		else
+			cc->nr_unreferenced[ti]++;
+		for (how = FLIP; how <= STALE; how++)
+			corrupt_case(cc, b, ti, how, &seed);
+	}
+	for (ti = 0; ti < (int)ARRAY_SIZE(types); ti++) {
+		printf("  %-13s %3lu referenced blocks: detected %lu/%lu/%lu/%lu (flip/zero/misdirect/stale); %lu unreferenced, untouched\n",
+		       type_names[ti], cc->nr_referenced[ti], cc->cases[ti][FLIP],
+		       cc->cases[ti][ZERO], cc->cases[ti][MISDIRECT], cc->cases[ti][STALE],
+		       cc->nr_unreferenced[ti]);
+		CHECK_MSG(cc->nr_referenced[ti], "no referenced %s block", type_names[ti]);
 		for (how = FLIP; how <= STALE; how++) {
-			CHECK_OK(cow_disk_mem_clone(cc->image, &img));
-			corrupt(img, b, how, &seed);
-			if (!checker_flags(img)) {
-				/* A block no live structure references. */
-				unused++;
-				cow_disk_destroy(img);
-				continue;
-			}
-			errs = cow_log_errors;
-			CHECK_OK(cow_cache_bm_create(img, 64, &bm));
-			r = exercise(cc, bm);
-			cow_bm_destroy(bm);
-			CHECK_MSG(r < 0, "corrupt block %llu (type %d, how %d) went unnoticed",
-				  (unsigned long long)b, ti, how);
-			/* Detected as corruption, not as some other failure. */
-			CHECK_MSG(r == -EILSEQ, "corrupt block %llu (type %d, how %d): error %d",
-				  (unsigned long long)b, ti, how, r);
-			CHECK_MSG(cow_log_errors > errs, "no error logged for block %llu",
-				  (unsigned long long)b);
-			cc->cases[ti][how]++;
-			total++;
+			CHECK_EQ(cc->cases[ti][how], cc->nr_referenced[ti]);
+			total += cc->cases[ti][how];
 		}
 	}
-	for (ti = 0; ti < (int)ARRAY_SIZE(types); ti++)
-		for (how = FLIP; how <= STALE; how++)
-			CHECK_MSG(cc->cases[ti][how], "no case of type %d corrupted by %d",
-				  ti, how);
-	printf("  %llu corruption cases detected (%llu hit unreferenced blocks)\n",
-	       (unsigned long long)total, (unsigned long long)unused);
+	printf("  %llu corruption cases of referenced blocks, all detected\n",
+	       (unsigned long long)total);
 	cow_disk_destroy(cc->image);
 	free(cc);
 	cow_log_quiet = false;

@@ -593,6 +593,7 @@ static void op_snapshot(void)
 	unsigned int nr = 1 + (unsigned int)rnd(3), i, k = 0;
 	u64 id, s;
 
+	memset(req, 0, sizeof(req));	/* flags: a plain snapshot */
 	for (i = 0; i < nr; i++)
 		req[i].origin_id = pick_live();
 	for (i = 0; i < nr; i++) {

@@ -25,8 +25,14 @@ COW_TEST(runner_reports_failure)
 	status = system(cmd);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 1);
+	/* Not listed (so not run, not counted) unless named. */
+	snprintf(cmd, sizeof(cmd), "'%s' -l | grep -q deliberately_failing", self);
+	status = system(cmd);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 1);
 }
 
+/* Runs only when named (cow-test-main.c): not a test of its own. */
 COW_TEST(deliberately_failing)
 {
 	/* Fails only when runner_reports_failure asks it to. */

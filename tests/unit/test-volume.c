@@ -4,6 +4,7 @@
  */
 #include "cow-test.h"
 #include "cow-test-pool.h"
+#include "cow-format.h"
 
 static u64 map_new(struct cow_volume *v, u64 vchunk)
 {
@@ -408,6 +409,7 @@ COW_TEST(volume_metadata_bytes_per_chunk)
 	struct test_pool tp;
 	struct cow_volume *v;
 	u64 i, nr, fr, seed = cow_test_seed() | 1, n = 100000, d;
+	double per, lo, hi;
 
 	tp_create(&tp, 16384, 4000000, 1024);
 	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
@@ -420,9 +422,20 @@ COW_TEST(volume_metadata_bytes_per_chunk)
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	CHECK_OK(cow_pmd_get_nr_metadata_blocks(tp.pmd, &nr));
 	CHECK_OK(cow_pmd_get_free_metadata_blocks(tp.pmd, &fr));
-	printf("  %llu random chunks: %llu metadata blocks, %.1f bytes per mapped chunk\n",
-	       (unsigned long long)n, (unsigned long long)(nr - fr),
-	       (double)(nr - fr) * 4096 / n);
+	per = (double)(nr - fr) * COW_METADATA_BLOCK_SIZE / n;
+	/*
+	 * Random inserts split leaves in half, so a leaf is at least half
+	 * full: at most twice a mapping's share of a leaf, plus one data
+	 * refcount entry per chunk, plus internal nodes, the metadata space
+	 * map and the superblock (under 1 byte a chunk here).  At least the
+	 * mapping (key and value) and its refcount.
+	 */
+	hi = 2.0 * COW_METADATA_BLOCK_SIZE / cow_node_max_entries(sizeof(__le64)) +
+		(double)COW_METADATA_BLOCK_SIZE / COW_RC_ENTRIES + 1.0;
+	lo = 2 * sizeof(__le64) + sizeof(__le32);
+	printf("  %llu random chunks: %llu metadata blocks, %.1f bytes per mapped chunk (bounds %.1f..%.1f)\n",
+	       (unsigned long long)n, (unsigned long long)(nr - fr), per, lo, hi);
+	CHECK_MSG(per >= lo && per <= hi, "%.1f bytes per mapped chunk", per);
 	tp_check(tp.bm);
 	tp_destroy(&tp);
 }
@@ -588,5 +601,44 @@ COW_TEST(volume_counters_through_sharing_events)
 	CHECK_EQ(info.written_since_origin, 1);
 	CHECK_EQ(info.exclusive_chunks, 41);
 	CHECK_EQ(cow_pmd_get_volume_info(tp.pmd, 2, &info), -ENOENT);
+	tp_destroy(&tp);
+}
+
+/* set_received: kept across commits and reopen, not inherited, sets the feature. */
+COW_TEST(volume_set_received)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct cow_volume_info info;
+	struct test_pool tp;
+	struct cow_volume *v;
+	struct cow_block *b;
+
+	tp_create(&tp, 1024, 1000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "r"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	map_new(v, 5);
+	CHECK_OK(cow_pmd_set_received(tp.pmd, 1, 0x1122334455667788ULL, 1ULL << 63 | 7));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.received_from, 0x1122334455667788ULL);
+	CHECK_EQ(info.received_mark, 1ULL << 63 | 7);
+	/* The open handle's record follows: a later flush keeps the fields. */
+	map_new(v, 6);
+	cow_pmd_close_volume(v);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 2, &info));
+	CHECK_EQ(info.received_from, 0);
+	CHECK_EQ(info.received_mark, 0);
+	CHECK_EQ(cow_pmd_set_received(tp.pmd, 9, 1, 1), -ENOENT);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+	tp_reopen(&tp, 256);
+	CHECK_OK(cow_pmd_get_volume_info(tp.pmd, 1, &info));
+	CHECK_EQ(info.received_from, 0x1122334455667788ULL);
+	CHECK_EQ(info.received_mark, 1ULL << 63 | 7);
+	CHECK_EQ(info.mapped_chunks, 2);
+	CHECK_OK(cow_bm_read_lock(tp.bm, COW_SUPERBLOCK_LOCATION, NULL, &b));
+	CHECK(le64_to_cpu(((struct cow_disk_superblock *)cow_block_data(b))->compat_flags) &
+	      COW_FEATURE_COMPAT_RECEIVED);
+	cow_bm_unlock(tp.bm, b);
 	tp_destroy(&tp);
 }

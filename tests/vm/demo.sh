@@ -54,6 +54,36 @@ umount /mnt/home
 run dmcowctl rollback pool/home before-upgrade
 run mount /dev/mapper/pool-home /mnt/home
 ls /mnt/home/alice
+
+say "File level, from block refcounts and the block delta: snapshot, change files"
+dd if=/dev/urandom of=/mnt/home/alice/video.raw bs=1M count=8 2>/dev/null
+sync
+run dmcowctl snapshot pool/home tuesday
+echo "draft 3" >> /mnt/home/alice/report.txt
+mv /mnt/home/alice/report-link.txt /mnt/home/alice/report-old.txt
+dd if=/dev/urandom of=/mnt/home/alice/video.raw bs=4k count=1 seek=100 conv=notrunc 2>/dev/null
+mkdir /mnt/home/alice/notes
+echo "todo" > /mnt/home/alice/notes/todo.txt
+sync
+
+say "What changed: diff starts from the chunks that differ (zfs diff style)"
+run dmcowctl diff pool/tuesday pool/home
+
+say "Which files still share their blocks with the snapshot: cowlinks"
+run dmcowctl cowlinks pool/tuesday pool/home /alice
+
+say "The snapshot's files, mounted through a throwaway view (the snapshot stays untouched)"
+run dmcowctl mount pool/tuesday /mnt/snap
+ls -li /mnt/snap/alice
+run dmcowctl umount /mnt/snap
+
+say "Get Tuesday's files back: only the 4 KiB that differ in video.raw are written"
+run dmcowctl restore-files pool/tuesday:/alice /mnt/home/alice --delete
+ls -li /mnt/home/alice
+echo "origin report.txt: $(cat /mnt/home/alice/report.txt)"
+
+say "Space per file: shared with the snapshot or exclusive"
+run dmcowctl du pool/home /alice --with
 umount /mnt/home
 
 say "Clean up"

@@ -41,11 +41,23 @@ dm_dev_size() {
 	blockdev --getsz /dev/mapper/$1
 }
 
-# Crash the guest now, like a power cut: no sync, no unmount.
+# cow_result LINE: a line for the host (tests/vm/run.sh) on the result
+# channel, the virtio-serial port /init found ($COW_RESULT_DEV).  The write
+# returns once the host has taken the bytes, so a reset right after it
+# cannot lose them.  The only lines run.sh accepts there are
+# "COWTEST-RESULT: rc=N" (written by /init) and "COWTEST-POWER-CUT".
+cow_result() {
+	if [ -z "${COW_RESULT_DEV:-}" ]; then
+		echo "COWTEST: no result channel for: $*"
+		return 1
+	fi
+	echo "$*" > "$COW_RESULT_DEV"
+}
+
+# Crash the guest now, like a power cut: no sync, no unmount.  The marker
+# tells run.sh that this boot ended on purpose (the next boot goes on).
 power_cut() {
-	echo "COWTEST-POWER-CUT"
-	# Also through the kernel log, which reaches the console before the
-	# reset even when the serial line is slow (debug kernel).
-	echo "COWTEST-POWER-CUT" > /dev/kmsg
+	cow_result COWTEST-POWER-CUT || die "cannot report the power cut"
+	echo "cowtest: power cut" > /dev/kmsg	# for people reading the console
 	echo b > /proc/sysrq-trigger
 }

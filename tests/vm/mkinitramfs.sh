@@ -36,7 +36,8 @@ copy_binary() {
 	done
 }
 for b in dmsetup fio mke2fs e2fsck tune2fs debugfs mkfs.xfs xfs_repair xfs_io \
-	 blkdiscard thin_check thin_dump thin_delta losetup blockdev; do
+	 blkdiscard thin_check thin_dump thin_delta losetup blockdev \
+	 getfattr setfattr getfacl setfacl; do
 	copy_binary "$b"
 done
 ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"
@@ -59,8 +60,9 @@ for b in "$top"/tests/vm/build/guest-bin/*; do
 done
 
 # Kernel modules: the closure of what we need, in load order (deps first),
-# decompressed because busybox insmod may not read .ko.xz.
-roots=(crc32c_generic libcrc32c virtio_pci virtio_blk brd loop ext4 xfs
+# decompressed because busybox insmod may not read .ko.xz.  virtio_console
+# carries the result channel (tests/vm/init, run.sh).
+roots=(crc32c_generic libcrc32c virtio_pci virtio_blk virtio_console brd loop ext4 xfs
        dm-mod dm-bufio dm-thin-pool dm-snapshot dm-log-writes dm-flakey dm-delay)
 declare -A path_of done
 while read -r line; do
@@ -105,6 +107,8 @@ cp "${COWTREE_KO:-$top/drivers/md/dm-cowtree/dm-cowtree.ko}" "$root/lib/modules/
 cp "$top/tests/vm/init" "$root/init"
 cp "$top/tests/vm/lib.sh" "$root/etc/cowtest-lib.sh"
 [[ -e $top/tests/vm/cowtree-lib.sh ]] && cp "$top/tests/vm/cowtree-lib.sh" "$root/etc/cowtree-lib.sh"
+# File-level scenarios (fs-*.sh) source it themselves.
+cp "$top/tests/vm/fs-lib.sh" "$root/etc/fs-lib.sh"
 chmod +x "$root/init"
 echo "$kver" > "$root/etc/kver"
 

@@ -15,9 +15,17 @@
 #                          $COW_BOOTS = N; VM_BOOTS_<name> (dashes as _, e.g.
 #                          VM_BOOTS_power_cuts=51) overrides N
 #
-# A boot passes when the script exits 0, or when it ends in power_cut and
-# it is not the last boot.  Any kernel oops, BUG, WARNING, KASAN, UBSAN,
-# lockdep or kmemleak report in the console log fails the scenario.
+# Verdicts travel on a channel of their own, a virtio-serial port
+# (cowtest.result) whose host end is a file, never on the serial console
+# that kernel messages share.  The guest (tests/vm/init, power_cut in
+# lib.sh) writes "COWTEST-RESULT: rc=N" when the script ends and
+# "COWTEST-POWER-CUT" just before a deliberate reset; any other line there
+# fails the scenario.  A boot passes when its channel holds exactly
+# rc=0, or (not in the last boot) the power-cut line alone; a power cut
+# followed by a result (the cut did not happen) fails.  The console, logged
+# with each boot's channel appended, is for people and for the kernel
+# report scan: any kernel oops, BUG, WARNING, KASAN, UBSAN, lockdep or
+# kmemleak report in it fails the scenario.
 #
 # Environment: VM_ACCEL=tcg|kvm (default tcg: KVM hangs on some hosts),
 #              KVER (default: newest /lib/modules/*-amd64), VM_SMP (2),
@@ -26,6 +34,7 @@
 #              VM_EXTRA_INITRD=FILE appends a cpio archive to the initramfs,
 #              VM_ENV="NAME..." exports those host variables to the scenario,
 #              VM_TIMEOUT_SCALE=N multiplies every timeout (default 1),
+#              VM_LOCK=FILE (default /tmp/dm-cowtree-vm.lock) serializes VMs,
 #              DEBUG_KERNEL=1 boots build/debug-kernel (make debug-kernel:
 #              KASAN, lockdep, kmemleak) with its in-tree dm-cowtree.ko;
 #              timeouts x4 (VM_TIMEOUT_SCALE), +512 MiB guest memory
@@ -57,6 +66,9 @@ if [[ -n ${DEBUG_KERNEL:-} && ${DEBUG_KERNEL:-} != 0 ]]; then
 	sfx=-debug	# own logs, initrds and disks: a normal run may be queued too
 fi
 accel=${VM_ACCEL:-tcg}
+# VMs take this lock in turn; VM_LOCK=another file lets a second harness
+# boot at the same time (a load test of the harness itself).
+vm_lock=${VM_LOCK:-/tmp/dm-cowtree-vm.lock}
 smp=${VM_SMP:-2}
 icount=()
 if [[ ${VM_ICOUNT:-0} == 1 ]]; then
@@ -78,7 +90,7 @@ esac
 mkdir -p "$build/logs" "$build/disks"
 
 # Rebuild the base initramfs (one per kernel) when any input is newer than it.
-inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$build"/guest-bin/* 2>/dev/null)
+inputs=("$vm/mkinitramfs.sh" "$vm/init" "$vm/lib.sh" $(ls "$vm"/cowtree-lib.sh "$vm"/fs-lib.sh "$build"/guest-bin/* 2>/dev/null)
 	"$COWTREE_KO" "$MODDIR/modules.dep" "$top/tools/dmcowctl/build/dmcowctl")
 for f in "${inputs[@]}"; do
 	[[ -e $f ]] || { echo "run.sh: missing $f (run 'make')" >&2; exit 1; }
@@ -91,7 +103,7 @@ done
 			break
 		fi
 	done
-) 9> /tmp/dm-cowtree-vm.lock || exit 1
+) 9> "$build/initramfs.lock" || exit 1
 
 header() { # header FILE KEY DEFAULT
 	local v
@@ -123,14 +135,19 @@ kernel_problems() { # kernel_problems LOG: print the first report found
 	grep -m1 -E 'BUG:|Oops|WARNING:|KASAN|UBSAN|unreferenced object|kmemleak: .*(suspected memory leak|[Dd]isabl|[Cc]annot|[Ee]rror)|Kernel panic|general protection|possible (recursive|circular) locking|inconsistent lock state|INFO: task .* blocked|Call Trace:' "$1"
 }
 
-# boot_vm NAME INITRD BOOT MEM DISKS... ; console to $log (or the terminal).
+# boot_vm NAME INITRD BOOT MEM DISKS... ; console to $log (or the terminal),
+# the result channel to $log.channel (truncated at every boot).
 boot_vm() {
 	local name=$1 initrd=$2 boot=$3 mem=$(($4 + mem_extra)) tmo=$(($5 * scale))
 	shift 5
 	local args=(-machine q35 -accel "$accel" "${icount[@]}" -cpu max -smp "$smp" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -no-reboot -nic none
-		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $debug_append $extra_append")
+		-append "console=ttyS0 panic=1 loglevel=6 cowtest.boot=$boot $debug_append $extra_append"
+		-device virtio-serial-pci,id=cowser
+		-chardev "file,id=cowres,path=$log.channel"
+		-device virtserialport,bus=cowser.0,chardev=cowres,name=cowtest.result)
 	local i=0 d
+	rm -f "$log.channel"
 	for d in "$@"; do
 		args+=(-drive "file=$d,format=raw,if=virtio,cache=unsafe")
 		i=$((i + 1))
@@ -146,6 +163,34 @@ boot_vm() {
 			-serial "file:$log.boot" -monitor none < /dev/null
 		cat "$log.boot" >> "$log"
 		rm -f "$log.boot"
+	fi
+}
+
+# boot_verdict CHANNEL BOOT BOOTS TIMEOUT: read one boot's result channel;
+# print "next" (a power cut before the last boot: go on), "pass" (rc=0) or
+# why the boot failed.
+boot_verdict() {
+	local channel=$1 b=$2 boots=$3 tmo=$4 lines rc cuts other
+	lines=$(cat "$channel" 2>/dev/null)
+	rc=$(grep -E '^COWTEST-RESULT: rc=[0-9]+$' <<< "$lines")
+	cuts=$(grep -c '^COWTEST-POWER-CUT$' <<< "$lines")
+	other=$(grep -vE '^(COWTEST-RESULT: rc=[0-9]+|COWTEST-POWER-CUT)$' <<< "$lines" | grep -m1 .)
+	if [[ -n $other ]]; then
+		echo "unexpected line on the result channel in boot $b: $other"
+	elif [[ $(wc -l <<< "$rc") -gt 1 ]]; then
+		echo "more than one result in boot $b"
+	elif ((cuts > 0)) && [[ -n $rc ]]; then
+		echo "boot $b reported a power cut and then ${rc#COWTEST-RESULT: } (the cut did not happen)"
+	elif ((cuts > 0)) && ((b < boots)); then
+		echo next
+	elif ((cuts > 0)); then
+		echo "power cut in the last boot ($b): the script must end there"
+	elif [[ $rc == 'COWTEST-RESULT: rc=0' ]]; then
+		echo pass
+	elif [[ -n $rc ]]; then
+		echo "script failed in boot $b (${rc#COWTEST-RESULT: })"
+	else
+		echo "no result in boot $b (timeout $((tmo * scale))s or crash)"
 	fi
 }
 
@@ -175,25 +220,18 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 	verdict=pass
 	for ((b = 1; b <= boots; b++)); do
 		echo "=== boot $b of $boots" >> "$log"
-		local before
-		before=$(wc -l < "$log")
 		# One VM at a time on this machine, whoever runs the harness.
 		(
 			flock 9
 			boot_vm "$name" "$initrd" "$b" "$mem" "$tmo" "${disk_files[@]}"
-		) 9> /tmp/dm-cowtree-vm.lock
-		local this
-		this=$(tail -n +"$((before + 1))" "$log")
-		if grep -q '^COWTEST-RESULT: rc=0' <<< "$this"; then
-			continue
-		elif grep -Eq '^(\[ *[0-9.]+\] )?COWTEST-POWER-CUT' <<< "$this" && ((b < boots)); then
-			continue
-		elif grep -q '^COWTEST-RESULT: rc=' <<< "$this"; then
-			verdict="script failed in boot $b"
-		else
-			verdict="no result in boot $b (timeout $((tmo * scale))s or crash)"
-		fi
-		break
+		) 9> "$vm_lock"
+		verdict=$(boot_verdict "$log.channel" "$b" "$boots" "$tmo")
+		{
+			echo "=== result channel of boot $b:"
+			sed 's/^/  /' "$log.channel"
+		} >> "$log"
+		rm -f "$log.channel"
+		[[ $verdict == pass || $verdict == next ]] || break
 	done
 	problem=$(kernel_problems "$log")
 	if [[ -n $problem && $verdict == pass ]]; then
@@ -224,7 +262,9 @@ shell)
 		disk_files+=("$build/disks/shell-$i.img")
 		i=$((i + 1))
 	done
+	log=$build/logs/shell.log
 	boot_vm shell "$initrd" 1 "$(header "$script" mem 1024)" 0 "${disk_files[@]}"
+	rm -f "$log.channel"
 	exit 0
 	;;
 demo)
@@ -239,9 +279,11 @@ demo)
 	(
 		flock 9
 		boot_vm demo "$initrd" 1 1536 600 "$build/disks/demo-0.img" "$build/disks/demo-1.img"
-	) 9> /tmp/dm-cowtree-vm.lock
+	) 9> "$vm_lock"
 	rm -f "$build"/disks/demo-*.img "$initrd"
-	if grep -q '^COWTEST-RESULT: rc=0' "$log" && [[ -z $(kernel_problems "$log") ]]; then
+	verdict=$(boot_verdict "$log.channel" 1 1 600)
+	rm -f "$log.channel"
+	if [[ $verdict == pass && -z $(kernel_problems "$log") ]]; then
 		echo "demo: done (full console log: ${log#"$top"/})"
 		exit 0
 	fi

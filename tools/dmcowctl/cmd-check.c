@@ -10,9 +10,12 @@
  * chunks, which a crash in the middle of a write can leave) are warnings
  * unless --strict-leaks.
  *
- * Live: the pool keeps running; a held metadata snapshot is reserved and
- * its volumes and mapping trees are checked structurally (reference
- * counts change under us, so they are not compared), then released.
+ * Live: the pool keeps running; a held metadata snapshot is reserved (the
+ * pool commits), the core's checker walks the held volumes and mapping
+ * trees and recomputes every volume's counters, comparing them with the
+ * counters the held records store -- the pool's in-core counters at the
+ * hold.  Reference counts change under us, so they are not compared.  The
+ * snapshot is released again.
  */
 #include "mdev.h"
 #include "offline.h"
@@ -24,8 +27,9 @@
 #define SYN "check METADATA_DEV | --live POOL [--json] [--quiet] [--strict-leaks] [--clear-needs-check]"
 
 struct check_opts {
-	const char *dev;
+	const char *dev;	/* the metadata device (--live: found from POOL) */
 	bool json, quiet, strict_leaks, clear_needs_check, live;
+	uint64_t held;		/* --live: the held root checked */
 };
 
 static const struct option check_longopts[] = {
@@ -77,6 +81,12 @@ static void summarise(const struct check_opts *o, const struct cow_check_report 
 		else
 			s->warnings += rep->nr_by_kind[k];
 	}
+	/*
+	 * The checker always says why the counters went unchecked; should
+	 * it not, a check that could not check them is still not clean.
+	 */
+	if (!rep->accounted && !s->errors)
+		s->errors = 1;
 }
 
 static json_object *problem_json(const struct cow_check_problem *p)
@@ -150,14 +160,21 @@ static void print_json(const struct check_opts *o, const struct cow_check_report
 	json_object_object_add(j, "clean", json_object_new_boolean(!s->errors));
 	json_object_object_add(j, "errors", errs);
 	json_object_object_add(j, "warnings", warns);
+	/* Live: the space maps are not read (the pool changes them). */
 	json_object_object_add(j, "metadata_blocks",
-			       usage_json(rep->metadata_blocks_used, rep->nr_metadata_blocks));
+			       usage_json(o->live ? ~0ULL : rep->metadata_blocks_used,
+					  rep->nr_metadata_blocks));
 	json_object_object_add(j, "data_chunks",
-			       usage_json(rep->data_chunks_used, rep->nr_data_chunks));
+			       usage_json(o->live ? ~0ULL : rep->data_chunks_used,
+					  rep->nr_data_chunks));
 	json_object_object_add(j, "volumes", json_object_new_int64((int64_t)rep->nr_volumes));
 	json_object_object_add(j, "mappings", json_object_new_int64((int64_t)rep->nr_mappings));
 	json_object_object_add(j, "transaction", json_object_new_int64((int64_t)rep->txn));
-	json_object_object_add(j, "held_root", json_object_new_boolean(rep->held_root));
+	if (o->live)
+		json_object_object_add(j, "held_root", json_object_new_int64((int64_t)o->held));
+	else
+		json_object_object_add(j, "held_root", json_object_new_boolean(rep->held_root));
+	json_object_object_add(j, "counters_checked", json_object_new_boolean(rep->accounted));
 	if (rep->accounted)
 		json_object_object_add(j, "volume_counters", counters_json(rep));
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
@@ -178,6 +195,25 @@ static void print_text(const struct check_opts *o, const struct cow_check_report
 		       (unsigned long long)(rep->nr_problems - rep->nr_stored));
 	if (s->needs_check)
 		printf("warning: the needs_check flag is set\n");
+	if (!rep->accounted)
+		printf("error: the volume counters could not be checked\n");
+	if (o->live) {
+		/* What the held records' counters were compared with. */
+		for (i = 0; i < rep->nr_volume_counters; i++)
+			printf("volume %llu: mapped %llu exclusive %llu written %llu\n",
+			       (unsigned long long)rep->volume_counters[i].id,
+			       (unsigned long long)rep->volume_counters[i].mapped_chunks,
+			       (unsigned long long)rep->volume_counters[i].exclusive_chunks,
+			       (unsigned long long)rep->volume_counters[i].written_since_origin);
+		printf("%s (held root %llu, transaction %llu): %s; %llu volumes, %llu mappings, counters %s; %llu errors\n",
+		       o->dev, (unsigned long long)o->held, (unsigned long long)rep->txn,
+		       s->errors ? "ERRORS FOUND" : "clean",
+		       (unsigned long long)rep->nr_volumes,
+		       (unsigned long long)rep->nr_mappings,
+		       rep->accounted ? "recomputed and equal" : "NOT checked",
+		       (unsigned long long)s->errors);
+		return;
+	}
 	printf("%s: %s; %llu volumes, %llu mappings; metadata %llu/%llu blocks, data %llu/%llu chunks; %llu errors, %llu warnings\n",
 	       o->dev, s->errors ? "ERRORS FOUND" : "clean",
 	       (unsigned long long)rep->nr_volumes, (unsigned long long)rep->nr_mappings,
@@ -210,7 +246,8 @@ static int clear_needs_check(const char *dev)
 	return r;
 }
 
-static int run_check(struct cow_block_manager *bm,
+/* The offline check, or with @held the check of that held root. */
+static int run_check(struct cow_block_manager *bm, uint64_t held,
 		     struct cow_check_report *rep, struct summary *s)
 {
 	struct cow_disk_superblock *sb = malloc(sizeof(*sb));
@@ -226,30 +263,34 @@ static int run_check(struct cow_block_manager *bm,
 	}
 	free(sb);
 	mdev_progress_reads = true;
-	r = cow_check_pool(bm, rep);
+	r = held ? cow_check_held_root(bm, held, rep) : cow_check_pool(bm, rep);
 	mdev_progress_reads = false;
 	progress_end();
 	return r;
 }
 
-static int check_offline(struct check_opts *o)
+/* Check o->dev (o->held: its held root), report, and give the exit status. */
+static int check_dev(struct check_opts *o)
 {
 	struct cow_block_manager *bm;
 	struct cow_check_report *rep;
 	struct summary s = { 0 };
 	int r;
 
-	r = mdev_open_ro(o->dev, false, &bm);
+	/* Live: O_DIRECT, the page cache may hold stale blocks. */
+	r = mdev_open_ro(o->dev, o->live, &bm);
 	if (r)
 		return DMCOWCTL_EXIT_USAGE;
 	rep = calloc(1, sizeof(*rep));
-	r = rep ? run_check(bm, rep, &s) : -ENOMEM;
+	r = rep ? run_check(bm, o->held, rep, &s) : -ENOMEM;
 	mdev_close(bm);
 	if (r) {
 		dmcowctl_err("cannot check '%s': %s", o->dev, strerror(-r));
 		free(rep);
 		return DMCOWCTL_EXIT_USAGE;
 	}
+	if (o->live)
+		s.needs_check = false;	/* the live pool's business */
 	summarise(o, rep, &s);
 	if (o->json)
 		print_json(o, rep, &s);
@@ -268,50 +309,10 @@ static int check_offline(struct check_opts *o)
 
 int check_held_root(const char *dev, uint64_t held, bool json, bool quiet)
 {
-	struct md_load_opts lo = { .tolerant = true, .direct = true,
-				   .held_root = held, .progress = true };
-	struct md_load_result res;
-	struct md_pool p;
-	json_object *j, *errs;
-	u64 mappings = 0;
-	size_t i;
-	int r;
+	struct check_opts o = { .dev = dev, .json = json, .quiet = quiet,
+				.live = true, .held = held };
 
-	r = md_load(dev, &lo, &p, &res);
-	if (r)
-		return DMCOWCTL_EXIT_ERR;
-	for (i = 0; i < p.nr_vols; i++)
-		mappings += md_volume_mapped(&p.vols[i]);
-	if (json) {
-		j = json_object_new_object();
-		errs = json_object_new_array();
-		for (i = 0; i < res.nr_losses; i++)
-			json_object_array_add(errs, json_object_new_string(res.losses[i].why));
-		json_object_object_add(j, "device", json_object_new_string(dev));
-		json_object_object_add(j, "held_root", json_object_new_int64((int64_t)held));
-		json_object_object_add(j, "clean", json_object_new_boolean(!res.nr_losses));
-		json_object_object_add(j, "errors", errs);
-		json_object_object_add(j, "warnings", json_object_new_array());
-		json_object_object_add(j, "data_chunks", usage_json(~0ULL, p.nr_data_chunks));
-		json_object_object_add(j, "metadata_blocks",
-				       usage_json(~0ULL, p.nr_metadata_blocks));
-		json_object_object_add(j, "volumes", json_object_new_int64((int64_t)p.nr_vols));
-		json_object_object_add(j, "mappings", json_object_new_int64((int64_t)mappings));
-		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_SPACED));
-		json_object_put(j);
-	} else if (!quiet) {
-		for (i = 0; i < res.nr_losses; i++)
-			printf("error: %s\n", res.losses[i].why);
-		printf("%s (held root %llu): %s; %zu volumes, %llu mappings; %zu errors\n",
-		       dev, (unsigned long long)held,
-		       res.nr_losses ? "ERRORS FOUND" : "clean", p.nr_vols,
-		       (unsigned long long)mappings, res.nr_losses);
-	}
-	r = res.nr_losses ? DMCOWCTL_EXIT_ERR : 0;
-	md_pool_free(&p);
-	md_load_result_free(&res);
-	return r;
+	return check_dev(&o);
 }
 
 static int check_live(struct check_opts *o)
@@ -320,7 +321,7 @@ static int check_live(struct check_opts *o)
 	int r;
 
 	if (o->clear_needs_check || o->strict_leaks)
-		return usage_err(SYN, "--live checks structure only: --clear-needs-check and --strict-leaks need an inactive pool");
+		return usage_err(SYN, "--live does not compare reference counts: --clear-needs-check and --strict-leaks need an inactive pool");
 	if (live_hold(o->dev, &h))
 		return DMCOWCTL_EXIT_USAGE;
 	r = check_held_root(h.meta_path, h.held, o->json, o->quiet);
@@ -363,5 +364,5 @@ int cmd_check(int argc, char **argv)
 				 "give exactly one metadata device");
 	o.dev = ARG(argv, 0);
 	cow_log_quiet = true;	/* problems are reported by us, once */
-	return o.live ? check_live(&o) : check_offline(&o);
+	return o.live ? check_live(&o) : check_dev(&o);
 }

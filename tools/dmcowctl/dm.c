@@ -115,6 +115,7 @@ static void fill_info(struct dm_task *dmt, struct dmc_info *info)
 		return;
 	info->exists = true;
 	info->suspended = di.suspended;
+	info->read_only = di.read_only;
 	info->live_table = di.live_table;
 	info->major = di.major;
 	info->minor = di.minor;

@@ -15,6 +15,7 @@
 struct dmc_info {
 	bool exists;
 	bool suspended;
+	bool read_only;		/* created with the read-only flag */
 	bool live_table;
 	uint32_t major;
 	uint32_t minor;

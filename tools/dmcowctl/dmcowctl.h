@@ -33,6 +33,15 @@ int cmd_resize(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+/* File-level commands (fs/) */
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_du(int argc, char **argv);
+int cmd_cowlinks(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_restore_files(int argc, char **argv);
 
 /*----------------------------------------------------------------
  * An active pool and its volumes (pool.c)

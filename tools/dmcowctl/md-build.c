@@ -160,41 +160,74 @@ static size_t family_root(size_t *parent, size_t i)
 	return i;
 }
 
-/* Volumes that share a chunk get one family: the lowest id among them. */
+/* Volumes are in id order: the lower index becomes the root. */
+static void family_join(size_t *parent, size_t a, size_t b)
+{
+	a = family_root(parent, a);
+	b = family_root(parent, b);
+	if (a < b)
+		parent[b] = a;
+	else
+		parent[a] = b;
+}
+
+/* The data chunks [dbegin, dend) of one run of volume vol. */
+struct chunk_span {
+	u64 dbegin, dend;
+	size_t vol;
+};
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct chunk_span *x = a, *y = b;
+
+	return x->dbegin < y->dbegin ? -1 : x->dbegin > y->dbegin;
+}
+
+/*
+ * Volumes that share a chunk get one family: the lowest id among them.
+ * The runs, sorted by first data chunk, are swept once: a run starting
+ * below the furthest end seen so far shares its first chunk with the run
+ * reaching that end.  Memory follows the dump, not the data device (an
+ * array per data chunk made a restore of a large pool fail for want of
+ * memory, whatever it mapped).
+ */
 static int assign_families(struct md_pool *p)
 {
-	size_t i, j, *parent;
-	u32 *first;		/* per chunk: index + 1 of its first holder */
-	u64 k, d;
+	size_t i, j, n = 0, *parent, reach_vol = 0;
+	struct chunk_span *spans;
+	u64 reach = 0;
 
+	for (i = 0; i < p->nr_vols; i++)
+		n += p->vols[i].nr_runs;
 	parent = kcalloc(p->nr_vols + 1, sizeof(*parent), GFP_KERNEL);
-	first = kvcalloc(p->nr_data_chunks + 1, sizeof(*first), GFP_KERNEL);
-	if (!parent || !first) {
+	spans = kvcalloc(n + 1, sizeof(*spans), GFP_KERNEL);
+	if (!parent || !spans) {
 		kfree(parent);
-		kvfree(first);
+		kvfree(spans);
 		return -ENOMEM;
 	}
-	for (i = 0; i < p->nr_vols; i++)
+	for (i = 0, n = 0; i < p->nr_vols; i++) {
 		parent[i] = i;
-	for (i = 0; i < p->nr_vols; i++) {
-		for (j = 0; j < p->vols[i].nr_runs; j++) {
-			struct md_run *run = &p->vols[i].runs[j];
-
-			for (k = 0; k < run->len; k++) {
-				d = run->dbegin + k;
-				if (!first[d])
-					first[d] = (u32)i + 1;
-				else
-					parent[family_root(parent, i)] =
-						family_root(parent, first[d] - 1);
-			}
+		for (j = 0; j < p->vols[i].nr_runs; j++, n++) {
+			spans[n].dbegin = p->vols[i].runs[j].dbegin;
+			spans[n].dend = spans[n].dbegin + p->vols[i].runs[j].len;
+			spans[n].vol = i;
 		}
 	}
-	/* Volumes are in id order: the root of a set may be any member. */
+	sort(spans, n, sizeof(*spans), cmp_span, NULL);
+	for (i = 0; i < n; i++) {
+		if (i && spans[i].dbegin < reach)
+			family_join(parent, spans[i].vol, reach_vol);
+		if (!i || spans[i].dend > reach) {
+			reach = spans[i].dend;
+			reach_vol = spans[i].vol;
+		}
+	}
 	for (i = 0; i < p->nr_vols; i++)
 		p->vols[i].family = p->vols[family_root(parent, i)].id;
 	kfree(parent);
-	kvfree(first);
+	kvfree(spans);
 	return 0;
 }
 

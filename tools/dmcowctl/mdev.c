@@ -18,6 +18,7 @@
 #define BS COW_METADATA_BLOCK_SIZE
 
 bool mdev_progress_reads;
+u64 mdev_blocks_read;
 
 struct ro_disk {
 	struct cow_disk disk;
@@ -40,6 +41,7 @@ static int ro_read(struct cow_disk *d, u64 block, void *buf)
 		return -EIO;
 	memcpy(buf, rd->bounce, BS);
 	d->nr_reads++;
+	mdev_blocks_read++;
 	if (mdev_progress_reads)
 		progress_update(d->nr_reads);
 	return 0;

@@ -29,6 +29,8 @@ int mdev_open_rw(const char *path, u64 create_blocks,
 
 /* Blocks read drive progress_update() (for the checker, which has no hook). */
 extern bool mdev_progress_reads;
+/* Metadata blocks read by every read-only device opened (send's --json). */
+extern u64 mdev_blocks_read;
 
 void mdev_close(struct cow_block_manager *bm);
 

@@ -14,6 +14,7 @@
 #define NR_BUCKETS (1u << HASH_BITS)
 
 bool cow_cache_bm_strict = true;
+bool cow_cache_bm_refuse_relock;
 
 struct cblock {
 	struct cow_block b;		/* first: handed out to callers */
@@ -238,8 +239,20 @@ static int lookup(struct cache_bm *c, u64 b, const struct cow_block_validator *v
 	return 0;
 }
 
+/* What the kernel's block manager does when its writer locks again. */
+static bool refused_relock(struct cblock *cb)
+{
+	if (!cow_cache_bm_refuse_relock || !cb->write_locked)
+		return false;
+	cow_err("block %llu is locked again by the thread writing it",
+		(unsigned long long)cb->b.location);
+	return true;
+}
+
 static int take_read(struct cache_bm *c, struct cblock *cb, struct cow_block **result)
 {
+	if (refused_relock(cb))
+		return -EDEADLK;
 	if (cb->write_locked) {
 		report_misuse(c, "read lock of a write-locked block", cb->b.location);
 		return -EDEADLK;
@@ -253,6 +266,8 @@ static int take_read(struct cache_bm *c, struct cblock *cb, struct cow_block **r
 static int take_write(struct cache_bm *c, struct cblock *cb,
 		      const struct cow_block_validator *v, struct cow_block **result)
 {
+	if (refused_relock(cb))
+		return -EDEADLK;
 	if (cb->write_locked || cb->readers) {
 		report_misuse(c, "write lock of a locked block", cb->b.location);
 		return -EDEADLK;

@@ -102,5 +102,14 @@ unsigned int cow_cache_bm_locked(struct cow_block_manager *bm);
  * failure.  Misuse tests turn it off and check the returned errors.
  */
 extern bool cow_cache_bm_strict;
+/*
+ * When true, a lock of a block that is write-locked (by the one thread of
+ * a user-space program) fails with -EDEADLK and is not misuse: the
+ * kernel's block manager refuses a lock by the task that holds the block
+ * for writing, which only corrupt references or reference counts can
+ * cause.  For tests that feed the core corrupt metadata (tests/fuzz).
+ * A write lock of a read-locked block stays misuse: the kernel would wait.
+ */
+extern bool cow_cache_bm_refuse_relock;
 
 #endif

@@ -4,7 +4,9 @@
  */
 #include "cow-platform.h"
 
+#include <ctype.h>
 #include <isa-l/crc.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <sys/random.h>
 #include <time.h>
@@ -38,6 +40,60 @@ ssize_t strscpy(char *dst, const char *src, size_t count)
 	return (ssize_t)len;
 }
 
+int kstrtoull(const char *s, unsigned int base, unsigned long long *res)
+{
+	unsigned long long v = 0;
+	bool overflow = false;
+	unsigned int digit, n = 0;
+
+	if (*s == '+')
+		s++;
+	if (!base) {
+		if (s[0] == '0' && (s[1] | 0x20) == 'x' && isxdigit((unsigned char)s[2]))
+			base = 16;
+		else
+			base = s[0] == '0' ? 8 : 10;
+	}
+	if (base == 16 && s[0] == '0' && (s[1] | 0x20) == 'x')
+		s += 2;
+	for (;; s++, n++) {
+		if (*s >= '0' && *s <= '9')
+			digit = (unsigned int)(*s - '0');
+		else if ((*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
+			digit = (unsigned int)((*s | 0x20) - 'a' + 10);
+		else
+			break;
+		if (digit >= base)
+			break;
+		if (v > (ULLONG_MAX - digit) / base)
+			overflow = true;
+		v = v * base + digit;
+	}
+	if (overflow)
+		return -ERANGE;
+	if (!n)
+		return -EINVAL;
+	if (*s == '\n')
+		s++;
+	if (*s)
+		return -EINVAL;
+	*res = v;
+	return 0;
+}
+
+int kstrtouint(const char *s, unsigned int base, unsigned int *res)
+{
+	unsigned long long v;
+	int r = kstrtoull(s, base, &v);
+
+	if (r)
+		return r;
+	if (v != (unsigned int)v)
+		return -ERANGE;
+	*res = (unsigned int)v;
+	return 0;
+}
+
 void cow_log(const char *level, const char *fmt, ...)
 {
 	va_list ap;
@@ -51,7 +107,8 @@ void cow_log(const char *level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-u64 cow_now_seconds(void)
+/* Weak: a test that needs byte-identical pools (tests/fuzz) pins the clock. */
+__attribute__((weak)) u64 cow_now_seconds(void)
 {
 	return (u64)time(NULL);
 }

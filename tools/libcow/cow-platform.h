@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>	/* strcasecmp */
 #include <sys/types.h>
 
 #include <linux/types.h>	/* __u64 and __le64 as the kernel spells them */
@@ -141,11 +142,25 @@ static inline void kfree(const void *p)
 #define kvmalloc_array kmalloc_array
 #define kvfree kfree
 
+static inline bool is_power_of_2(unsigned long n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
 /*----------------------------------------------------------------*/
 /* Strings */
 
 /* Kernel strscpy(): returns the length copied or -E2BIG if truncated. */
 ssize_t strscpy(char *dst, const char *src, size_t count);
+
+/*
+ * The kernel's kstrtoull()/kstrtouint(), same rules: an optional '+',
+ * digits of @base (0: 0x... hex, 0... octal, else decimal; 16 accepts a
+ * 0x prefix), an optional final newline, nothing else; -ERANGE on
+ * overflow, -EINVAL otherwise; *res untouched on failure.
+ */
+int kstrtoull(const char *s, unsigned int base, unsigned long long *res);
+int kstrtouint(const char *s, unsigned int base, unsigned int *res);
 
 /*----------------------------------------------------------------*/
 /* crc32c with kernel semantics: no pre- or post-inversion. */

@@ -19,6 +19,7 @@
 #include <linux/spinlock.h>
 #include <linux/crc32c.h>
 #include <linux/build_bug.h>
+#include <linux/log2.h>
 #include <linux/ktime.h>
 #include <linux/timekeeping.h>
 #include <linux/sort.h>

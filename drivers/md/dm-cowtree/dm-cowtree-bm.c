@@ -27,7 +27,7 @@ struct bufio_bm {
 	bool read_only;
 	/* Per device: one bad pool's messages cannot silence another's. */
 	struct ratelimit_state err_limit;
-	spinlock_t lock;		/* protects every aux->holders */
+	spinlock_t lock;		/* protects every aux->holders, ->writer */
 	wait_queue_head_t waiters;	/* woken on every unlock */
 };
 
@@ -37,6 +37,7 @@ struct bufio_aux {
 	struct dm_buffer *buffer;
 	const struct cow_block_validator *validator; /* NULL: not validated */
 	int holders;			/* > 0 readers, -1 one writer */
+	struct task_struct *writer;	/* the writer, while holders is -1 */
 };
 
 static struct bufio_bm *to_bbm(struct cow_block_manager *bm)
@@ -57,6 +58,7 @@ static void bufio_alloc_callback(struct dm_buffer *buf)
 
 	aux->validator = NULL;
 	aux->holders = 0;
+	aux->writer = NULL;
 	aux->buffer = buf;
 }
 
@@ -82,6 +84,8 @@ static bool try_hold(struct bufio_bm *bbm, struct bufio_aux *aux, bool write)
 	ok = write ? aux->holders == 0 : aux->holders >= 0;
 	if (ok)
 		aux->holders = write ? -1 : aux->holders + 1;
+	if (ok && write)
+		aux->writer = current;
 	spin_unlock(&bbm->lock);
 	return ok;
 }
@@ -89,12 +93,30 @@ static bool try_hold(struct bufio_bm *bbm, struct bufio_aux *aux, bool write)
 static void release_hold(struct bufio_bm *bbm, struct bufio_aux *aux)
 {
 	spin_lock(&bbm->lock);
-	if (aux->holders < 0)
+	if (aux->holders < 0) {
 		aux->holders = 0;
-	else
+		aux->writer = NULL;
+	} else {
 		aux->holders--;
+	}
 	spin_unlock(&bbm->lock);
 	wake_up_all(&bbm->waiters);
+}
+
+/*
+ * Is the buffer write-locked by the caller itself?  Waiting would never
+ * end: the metadata references a block the caller is rewriting, which
+ * happens only when reference counts on disk are wrong (a live block
+ * counted free and handed out again).
+ */
+static bool held_by_me(struct bufio_bm *bbm, struct bufio_aux *aux)
+{
+	bool mine;
+
+	spin_lock(&bbm->lock);
+	mine = aux->holders < 0 && aux->writer == current;
+	spin_unlock(&bbm->lock);
+	return mine;
 }
 
 /*
@@ -169,6 +191,13 @@ static int bufio_lock(struct cow_block_manager *bm, cow_block_t b,
 	if (!try_hold(bbm, aux, write)) {
 		if (mode == GET_CACHED) {
 			r = -EWOULDBLOCK;
+			goto bad;
+		}
+		if (held_by_me(bbm, aux)) {
+			if (__ratelimit(&bbm->err_limit))
+				DMERR("metadata device %pg: block %llu is locked again by the thread writing it: corrupt references or reference counts",
+				      bbm->bdev, (unsigned long long)b);
+			r = -EDEADLK;
 			goto bad;
 		}
 		wait_event(bbm->waiters, try_hold(bbm, aux, write));

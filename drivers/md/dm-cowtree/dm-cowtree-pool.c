@@ -332,115 +332,40 @@ bad_io:
 /*----------------------------------------------------------------*/
 /* Constructor */
 
-static int parse_features(struct dm_arg_set *as, struct cow_pool_features *pf,
-			  struct dm_target *ti)
-{
-	static const struct dm_arg feature_count = {
-		0, 5, "Invalid number of pool feature arguments"
-	};
-	unsigned int argc;
-	const char *name;
-	int r;
-
-	pf->mode = COW_MODE_WRITE;
-	pf->zero_new_chunks = true;
-	pf->discard_enabled = true;
-	pf->discard_passdown = true;
-	pf->error_if_no_space = false;
-	if (!as->argc)
-		return 0;
-
-	r = dm_read_arg_group(&feature_count, as, &argc, &ti->error);
-	if (r)
-		return -EINVAL;
-	while (argc--) {
-		name = dm_shift_arg(as);
-		if (!strcasecmp(name, "skip_zeroing"))
-			pf->zero_new_chunks = false;
-		else if (!strcasecmp(name, "ignore_discard"))
-			pf->discard_enabled = false;
-		else if (!strcasecmp(name, "no_discard_passdown"))
-			pf->discard_passdown = false;
-		else if (!strcasecmp(name, "read_only"))
-			pf->mode = COW_MODE_READ_ONLY;
-		else if (!strcasecmp(name, "error_if_no_space"))
-			pf->error_if_no_space = true;
-		else {
-			ti->error = "Unrecognised pool feature requested";
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static int parse_chunk_sectors(const char *arg, u32 *result, char **error)
-{
-	unsigned int v;
-
-	if (kstrtouint(arg, 10, &v) || v < COW_MIN_CHUNK_SECTORS ||
-	    v > COW_MAX_CHUNK_SECTORS || !is_power_of_2(v)) {
-		*error = "Invalid chunk size: a power of two from 8 to 2048 sectors";
-		return -EINVAL;
-	}
-	*result = v;
-	return 0;
-}
-
 /*
  * cowtree-pool <metadata dev> <data dev> <chunk sectors> <low water chunks>
  *              [<#feature args> <arg>*]
  */
 static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
-	struct dm_arg_set as = { .argc = argc, .argv = argv };
 	fmode_t mode = FMODE_READ | FMODE_WRITE;
+	struct cow_pool_table table;
 	struct cow_pool *pool;
 	struct pool_c *pt;
 	u32 chunk_sectors;
 	int r;
 
-	if (argc < 4) {
-		ti->error = "Invalid argument count: need <metadata dev> <data dev> <chunk sectors> <low water chunks> [features]";
-		return -EINVAL;
-	}
+	r = cow_parse_pool_table(argc, argv, ti->len, &table, &ti->error);
+	if (r)
+		return r;
 	pt = kzalloc(sizeof(*pt), GFP_KERNEL);
 	if (!pt) {
 		ti->error = "Cannot allocate pool context";
 		return -ENOMEM;
 	}
 	pt->ti = ti;
-
-	r = parse_chunk_sectors(argv[2], &chunk_sectors, &ti->error);
-	if (r)
-		goto bad;
-	if (kstrtoull(argv[3], 10, &pt->low_water_chunks)) {
-		ti->error = "Invalid low water mark: not a number of chunks";
-		r = -EINVAL;
-		goto bad;
-	}
-	dm_consume_args(&as, 4);
-	r = parse_features(&as, &pt->pf, ti);
-	if (r)
-		goto bad;
-	if (as.argc) {
-		ti->error = "Too many arguments after the pool features";
-		r = -EINVAL;
-		goto bad;
-	}
-	if (ti->len < chunk_sectors) {
-		ti->error = "Pool is smaller than one chunk";
-		r = -EINVAL;
-		goto bad;
-	}
+	chunk_sectors = table.chunk_sectors;
+	pt->low_water_chunks = table.low_water_chunks;
+	pt->pf = table.pf;
 	if (pt->pf.mode == COW_MODE_READ_ONLY)
 		mode = FMODE_READ;
 
-	r = dm_get_device(ti, argv[0], mode, &pt->metadata_dev);
+	r = dm_get_device(ti, table.metadata_dev, mode, &pt->metadata_dev);
 	if (r) {
 		ti->error = "Error opening metadata device";
 		goto bad;
 	}
-	r = dm_get_device(ti, argv[1], FMODE_READ | FMODE_WRITE, &pt->data_dev);
+	r = dm_get_device(ti, table.data_dev, FMODE_READ | FMODE_WRITE, &pt->data_dev);
 	if (r) {
 		ti->error = "Error opening data device";
 		goto bad_data;
@@ -618,34 +543,6 @@ static void pool_postsuspend(struct dm_target *ti)
 /*----------------------------------------------------------------*/
 /* Messages */
 
-static int parse_id(const char *arg, u64 *id)
-{
-	if (kstrtoull(arg, 10, id) || *id > COW_MAX_VOLUME_ID) {
-		DMERR("invalid volume id '%s': a number from 0 to %llu", arg,
-		      (unsigned long long)COW_MAX_VOLUME_ID);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int check_name(const char *name)
-{
-	if (strnlen(name, COW_VOLUME_NAME_LEN) >= COW_VOLUME_NAME_LEN) {
-		DMERR("volume name '%s' is longer than %u bytes", name,
-		      COW_VOLUME_NAME_LEN - 1);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* "<verb> <id> <name>": the shape of create and set_name. */
-static int parse_id_and_name(char **argv, u64 *id)
-{
-	int r = parse_id(argv[1], id);
-
-	return r ? r : check_name(argv[2]);
-}
-
 /* Returns the state of volume @id among active targets. */
 enum vol_state { VOL_INACTIVE, VOL_SUSPENDED, VOL_LIVE };
 
@@ -669,115 +566,21 @@ static enum vol_state volume_state(struct cow_pool *pool, u64 id)
 	return state;
 }
 
-/* "visible", "hidden" or "throwaway" into COW_VOL_F_* flags. */
-static int parse_visibility(const char *verb, const char *arg, u32 *flags)
+/* Refuses a snapshot of a live origin (cow_parse_msg_args() callback). */
+static int origin_not_live(void *context, u64 origin_id)
 {
-	if (!strcmp(arg, "visible"))
-		*flags = 0;
-	else if (!strcmp(arg, "hidden"))
-		*flags = COW_VOL_F_HIDDEN;
-	else if (!strcmp(arg, "throwaway"))
-		*flags = COW_VOL_F_HIDDEN | COW_VOL_F_THROWAWAY;
-	else {
-		DMERR("%s: '%s' is not one of visible, hidden, throwaway", verb, arg);
-		return -EINVAL;
+	if (volume_state(context, origin_id) == VOL_LIVE) {
+		DMERR("snapshot: origin volume %llu is active and not suspended",
+		      (unsigned long long)origin_id);
+		return -EBUSY;
 	}
 	return 0;
 }
 
-/* create <id> <name> [hidden|throwaway] */
-static int msg_create(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
+static int msg_delete(struct cow_pool *pool, u64 id)
 {
-	u32 flags = 0;
-	u64 id;
 	int r;
 
-	r = parse_id_and_name(argv, &id);
-	if (!r && argc == 4)
-		r = parse_visibility("create", argv[3], &flags);
-	if (!r)
-		r = cow_pmd_create_volume(pool->pmd, id, argv[2]);
-	/* Same transaction: the message's commit comes after both. */
-	if (!r && flags)
-		r = cow_pmd_set_visibility(pool->pmd, id, flags, NULL);
-	return r;
-}
-
-/* set_visibility <id> <visible|hidden|throwaway> [<new name>] */
-static int msg_set_visibility(struct cow_pool *pool, unsigned int argc,
-			      char **argv, char *result, unsigned int maxlen)
-{
-	u32 flags;
-	u64 id;
-	int r;
-
-	r = parse_id(argv[1], &id);
-	if (!r)
-		r = parse_visibility("set_visibility", argv[2], &flags);
-	if (!r && argc == 4)
-		r = check_name(argv[3]);
-	if (r)
-		return r;
-	return cow_pmd_set_visibility(pool->pmd, id, flags,
-				      argc == 4 ? argv[3] : NULL);
-}
-
-static int msg_snapshot(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
-{
-	unsigned int i, nr = (argc - 1) / 3;
-	struct cow_snapshot_request *reqs;
-	u32 flags = 0;
-	int r = 0;
-
-	/* An optional last word makes every snapshot of the message hidden. */
-	if ((argc - 1) % 3 == 1) {
-		r = parse_visibility("snapshot", argv[argc - 1], &flags);
-		if (r)
-			return r;
-	} else if ((argc - 1) % 3) {
-		DMERR("snapshot: arguments come in triples <new id> <origin id> <name>");
-		return -EINVAL;
-	}
-	if (!nr) {
-		DMERR("snapshot: arguments come in triples <new id> <origin id> <name>");
-		return -EINVAL;
-	}
-	reqs = kcalloc(nr, sizeof(*reqs), GFP_KERNEL);
-	if (!reqs)
-		return -ENOMEM;
-	for (i = 0; i < nr && !r; i++) {
-		char **a = argv + 1 + 3 * i;
-
-		r = parse_id(a[0], &reqs[i].new_id);
-		if (!r)
-			r = parse_id(a[1], &reqs[i].origin_id);
-		if (!r)
-			r = check_name(a[2]);
-		reqs[i].name = a[2];
-		reqs[i].flags = flags;
-		if (!r && volume_state(pool, reqs[i].origin_id) == VOL_LIVE) {
-			DMERR("snapshot: origin volume %llu is active and not suspended",
-			      (unsigned long long)reqs[i].origin_id);
-			r = -EBUSY;
-		}
-	}
-	if (!r)
-		r = cow_pmd_snapshot(pool->pmd, reqs, nr);
-	kfree(reqs);
-	return r;
-}
-
-static int msg_delete(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
-{
-	u64 id;
-	int r;
-
-	r = parse_id(argv[1], &id);
-	if (r)
-		return r;
 	if (volume_state(pool, id) != VOL_INACTIVE) {
 		DMERR("delete: volume %llu is active: remove its device first",
 		      (unsigned long long)id);
@@ -789,17 +592,8 @@ static int msg_delete(struct cow_pool *pool, unsigned int argc, char **argv,
 	return r;
 }
 
-static int msg_rollback(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
+static int msg_rollback(struct cow_pool *pool, u64 id, u64 snap)
 {
-	u64 id, snap;
-	int r;
-
-	r = parse_id(argv[1], &id);
-	if (!r)
-		r = parse_id(argv[2], &snap);
-	if (r)
-		return r;
 	if (volume_state(pool, id) == VOL_LIVE) {
 		DMERR("rollback: volume %llu is active and not suspended",
 		      (unsigned long long)id);
@@ -808,54 +602,44 @@ static int msg_rollback(struct cow_pool *pool, unsigned int argc, char **argv,
 	return cow_pmd_rollback(pool->pmd, id, snap);
 }
 
-static int msg_set_transaction_id(struct cow_pool *pool, unsigned int argc,
-				  char **argv, char *result, unsigned int maxlen)
+/* Carry out a message that changes the metadata (parsed by cow-parse.c). */
+static int msg_execute(struct cow_pool *pool, const struct cow_msg *msg)
 {
-	u64 old, new;
-
-	if (kstrtoull(argv[1], 10, &old) || kstrtoull(argv[2], 10, &new)) {
-		DMERR("set_transaction_id: ids must be numbers");
-		return -EINVAL;
-	}
-	return cow_pmd_set_transaction_id(pool->pmd, old, new);
-}
-
-static int msg_reserve_metadata_snap(struct cow_pool *pool, unsigned int argc,
-				     char **argv, char *result, unsigned int maxlen)
-{
-	return cow_pmd_reserve_metadata_snap(pool->pmd);
-}
-
-static int msg_release_metadata_snap(struct cow_pool *pool, unsigned int argc,
-				     char **argv, char *result, unsigned int maxlen)
-{
-	return cow_pmd_release_metadata_snap(pool->pmd);
-}
-
-static int msg_set_name(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
-{
-	u64 id;
+	struct cow_pool_metadata *pmd = pool->pmd;
 	int r;
 
-	r = parse_id_and_name(argv, &id);
-	return r ? r : cow_pmd_set_name(pool->pmd, id, argv[2]);
-}
-
-static int msg_set_size(struct cow_pool *pool, unsigned int argc, char **argv,
-			char *result, unsigned int maxlen)
-{
-	u64 id, sectors;
-	int r;
-
-	r = parse_id(argv[1], &id);
-	if (r)
+	switch (msg->desc->type) {
+	case COW_MSG_CREATE:
+		r = cow_pmd_create_volume(pmd, msg->id, msg->name);
+		/* Same transaction: the message's commit comes after both. */
+		if (!r && msg->flags)
+			r = cow_pmd_set_visibility(pmd, msg->id, msg->flags, NULL);
 		return r;
-	if (kstrtoull(argv[2], 10, &sectors)) {
-		DMERR("set_size: '%s' is not a number of sectors", argv[2]);
-		return -EINVAL;
+	case COW_MSG_SNAPSHOT:
+		return cow_pmd_snapshot(pmd, msg->snaps, msg->nr_snaps);
+	case COW_MSG_DELETE:
+		return msg_delete(pool, msg->id);
+	case COW_MSG_ROLLBACK:
+		return msg_rollback(pool, msg->id, msg->snap_id);
+	case COW_MSG_SET_TRANSACTION_ID:
+		return cow_pmd_set_transaction_id(pmd, msg->old_txn, msg->new_txn);
+	case COW_MSG_RESERVE_METADATA_SNAP:
+		return cow_pmd_reserve_metadata_snap(pmd);
+	case COW_MSG_RELEASE_METADATA_SNAP:
+		return cow_pmd_release_metadata_snap(pmd);
+	case COW_MSG_SET_NAME:
+		return cow_pmd_set_name(pmd, msg->id, msg->name);
+	case COW_MSG_SET_SIZE:
+		return cow_pmd_set_size(pmd, msg->id, msg->sectors);
+	case COW_MSG_SET_VISIBILITY:
+		return cow_pmd_set_visibility(pmd, msg->id, msg->flags, msg->name);
+	case COW_MSG_SET_RECEIVED:
+		return cow_pmd_set_received(pmd, msg->id, msg->received_from,
+					    msg->received_mark);
+	case COW_MSG_VOLUMES:
+		break;
 	}
-	return cow_pmd_set_size(pool->pmd, id, sectors);
+	return -EINVAL;
 }
 
 struct list_ctx {
@@ -896,73 +680,42 @@ static int emit_volume(void *context, const struct cow_volume_info *info)
  * <id> <name> <size sectors> <ctime> <origin id|-> <flags> <mapped chunks>
  * <exclusive chunks|-> <written since origin|->
  */
-static int msg_volumes(struct cow_pool *pool, unsigned int argc, char **argv,
-		       char *result, unsigned int maxlen)
+static int msg_volumes(struct cow_pool *pool, char *result, unsigned int maxlen)
 {
 	struct list_ctx lc = { .result = result, .maxlen = maxlen };
 
 	return cow_pmd_walk_volumes(pool->pmd, emit_volume, &lc);
 }
 
-struct pool_message {
-	const char *name;
-	unsigned int min_args;	/* including the name */
-	unsigned int max_args;	/* 0: unbounded */
-	int (*fn)(struct cow_pool *pool, unsigned int argc, char **argv,
-		  char *result, unsigned int maxlen);
-	bool read_only;		/* allowed in any mode; no commit */
-};
-
-static const struct pool_message pool_messages[] = {
-	{ "create", 3, 4, msg_create },
-	{ "snapshot", 4, 0, msg_snapshot },
-	{ "delete", 2, 2, msg_delete },
-	{ "rollback", 3, 3, msg_rollback },
-	{ "set_transaction_id", 3, 3, msg_set_transaction_id },
-	{ "reserve_metadata_snap", 1, 1, msg_reserve_metadata_snap },
-	{ "release_metadata_snap", 1, 1, msg_release_metadata_snap },
-	{ "set_name", 3, 3, msg_set_name },
-	{ "set_size", 3, 3, msg_set_size },
-	{ "set_visibility", 3, 4, msg_set_visibility },
-	{ "volumes", 1, 1, msg_volumes, true },
-};
-
 static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 			char *result, unsigned int maxlen)
 {
 	struct cow_pool *pool = ((struct pool_c *)ti->private)->pool;
-	const struct pool_message *msg = NULL;
-	unsigned int i;
+	const struct cow_msg_desc *desc;
+	struct cow_msg msg;
 	int r;
 
-	for (i = 0; i < ARRAY_SIZE(pool_messages); i++)
-		if (!strcasecmp(argv[0], pool_messages[i].name))
-			msg = &pool_messages[i];
-	if (!msg) {
-		DMERR("pool %s: unknown message '%s'", dm_device_name(pool->pool_md),
-		      argv[0]);
+	desc = cow_parse_msg_lookup(argc, argv, dm_device_name(pool->pool_md));
+	if (!desc)
 		return -EINVAL;
-	}
-	if (argc < msg->min_args || (msg->max_args && argc > msg->max_args)) {
-		DMERR("pool %s: wrong number of arguments for '%s'",
-		      dm_device_name(pool->pool_md), msg->name);
-		return -EINVAL;
-	}
-	if (msg->read_only) {
-		r = msg->fn(pool, argc, argv, result, maxlen);
+	if (desc->read_only) {
+		r = msg_volumes(pool, result, maxlen);
 		return r ? r : 1;	/* 1: the result buffer holds output */
 	}
 	if (pool->mode != COW_MODE_WRITE && pool->mode != COW_MODE_OUT_OF_DATA_SPACE) {
 		DMERR("pool %s: is in %s mode: '%s' refused",
 		      dm_device_name(pool->pool_md), cow_pool_mode_name(pool->mode),
-		      msg->name);
+		      desc->name);
 		return -EINVAL;
 	}
 
-	r = msg->fn(pool, argc, argv, result, maxlen);
+	r = cow_parse_msg_args(desc, argc, argv, &msg, origin_not_live, pool);
+	if (!r)
+		r = msg_execute(pool, &msg);
+	cow_msg_free(&msg);
 	if (r) {
 		DMERR("pool %s: message '%s' failed: error = %d",
-		      dm_device_name(pool->pool_md), msg->name, r);
+		      dm_device_name(pool->pool_md), desc->name, r);
 		return r;
 	}
 	return cow_io_commit(pool);

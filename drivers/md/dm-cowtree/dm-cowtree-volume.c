@@ -11,26 +11,23 @@
 
 static int volume_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	struct cow_volume_table table;
 	struct mapped_device *pool_md;
 	struct cow_vol *vol;
 	unsigned long flags;
 	int r;
 
-	if (argc != 2) {
-		ti->error = "Invalid argument count: need <pool dev> <volume id>";
-		return -EINVAL;
-	}
+	r = cow_parse_volume_table(argc, argv, &table, &ti->error);
+	if (r)
+		return r;
 	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
 	if (!vol) {
 		ti->error = "Cannot allocate volume context";
 		return -ENOMEM;
 	}
-	if (kstrtoull(argv[1], 10, &vol->id) || vol->id > COW_MAX_VOLUME_ID) {
-		ti->error = "Invalid volume id";
-		r = -EINVAL;
-		goto bad;
-	}
-	r = dm_get_device(ti, argv[0], dm_table_get_mode(ti->table), &vol->pool_dev);
+	vol->id = table.id;
+	r = dm_get_device(ti, table.pool_dev, dm_table_get_mode(ti->table),
+			  &vol->pool_dev);
 	if (r) {
 		ti->error = "Error opening pool device";
 		goto bad;

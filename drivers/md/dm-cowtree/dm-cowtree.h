@@ -8,6 +8,7 @@
 #define DM_COWTREE_H
 
 #include "cow-metadata.h"
+#include "cow-parse.h"
 
 #include <linux/bio.h>
 #include <linux/device-mapper.h>
@@ -23,21 +24,6 @@
 #define COW_COMMIT_PERIOD (HZ)
 #define COW_RECLAIM_STEP_CHUNKS 4096u
 #define COW_CELL_BUCKETS 1024u
-
-enum cow_pool_mode {
-	COW_MODE_WRITE,		/* metadata may be changed */
-	COW_MODE_OUT_OF_DATA_SPACE, /* writes needing a chunk wait or fail */
-	COW_MODE_READ_ONLY,	/* metadata frozen; provisioning fails */
-	COW_MODE_FAIL,		/* every I/O fails */
-};
-
-struct cow_pool_features {
-	enum cow_pool_mode mode;	/* requested: WRITE or READ_ONLY */
-	bool zero_new_chunks;
-	bool discard_enabled;
-	bool discard_passdown;
-	bool error_if_no_space;
-};
 
 /*
  * How the part of a chunk shared with a snapshot that a write does not

@@ -1,11 +1,15 @@
 # Crash consistency by log replay: the pool's metadata and data devices sit
 # on one dm-log-writes device, so the log holds every write in completion
 # order.  The workload marks the log after each step it saw durable
-# (fsync returned).  Then the log is replayed to every flush/FUA point;
-# at each, on a throw-away snapshot of the replayed device, the pool must
-# pass `dmcowctl check` and activate, and every step that completed before
-# the point must read back exactly.  (A step still in flight at the point
-# is not checked.)
+# (fsync returned).  The workload: writes, a snapshot, writes to both
+# sides, a delete whose reclaim runs on under more writes, a second
+# snapshot and a rollback to it (the operations power-cuts.sh runs).  Then
+# the log is replayed to every flush/FUA point; at each, on a throw-away
+# snapshot of the replayed device, the pool must pass `dmcowctl check
+# --strict-leaks` (the last commit, no leaked block or chunk, every
+# counter recomputed and equal) and activate, and every step that
+# completed before the point must read back exactly.  (A step still in
+# flight at the point is not checked.)
 # timeout: 2400
 # mem: 1536
 
@@ -65,8 +69,17 @@ vol_activate pool 2 snap $VOL_SECT
 pat_write /dev/mapper/snap --tag 2 --gen 3 --offset $(region_off 1) --length 2M --fsync
 step_done "2:1" 2 3
 
-# The snapshot is deleted 3/8 of the way through (step 30 of the default 80).
+# new_state: the next step's state from /tmp/state.tmp, marked in the log.
+new_state() {
+	STEP=$((STEP + 1)); mv /tmp/state.tmp /tmp/state.$STEP; mark "step$STEP"
+}
+
+# The snapshot is deleted 3/8 of the way through (step 30 of the default
+# 80); at 5/8 the origin is snapshotted as volume 3, and two writes later
+# rolled back to it.
 DEL_AT=$((${REPLAY_STEPS:-80} * 3 / 8))
+SNAP_AT=$((${REPLAY_STEPS:-80} * 5 / 8))
+ROLL_AT=$((SNAP_AT + 2))
 i=0
 while [ $i -lt ${REPLAY_STEPS:-80} ]; do
 	r=$((2 + i % 6)) g=$((10 + i))
@@ -77,10 +90,23 @@ while [ $i -lt ${REPLAY_STEPS:-80} ]; do
 		vol_deactivate snap
 		msg pool delete 2
 		grep -v '^2:' /tmp/state.$STEP > /tmp/state.tmp
-		STEP=$((STEP + 1)); mv /tmp/state.tmp /tmp/state.$STEP; mark "step$STEP"
+		new_state
+	fi
+	if [ $i = $SNAP_AT ]; then
+		snapshot pool 3 1 snap3
+		{ cat /tmp/state.$STEP; sed -n 's/^1:/3:/p' /tmp/state.$STEP; } > /tmp/state.tmp
+		new_state
+	fi
+	if [ $i = $ROLL_AT ]; then
+		vol_deactivate origin
+		msg pool rollback 1 3
+		{ grep -v '^1:' /tmp/state.$STEP; sed -n 's/^3:/1:/p' /tmp/state.$STEP; } > /tmp/state.tmp
+		new_state
+		vol_activate pool 1 origin $VOL_SECT
 	fi
 	i=$((i + 1))
 done
+[ $i -gt $ROLL_AT ] || die "REPLAY_STEPS=${REPLAY_STEPS:-80} too small for the rollback"
 vol_deactivate origin
 pool_remove pool
 dmsetup remove rmeta
@@ -107,8 +133,10 @@ while read -r point name; do
 
 	dmsetup create rsnap --table "0 $SZ snapshot $REPLAY $COWSTORE N 8" || die "snapshot at $point"
 	stack_up /dev/mapper/rsnap
-	dmcowctl check /dev/mapper/rmeta --quiet ||
-		die "dmcowctl check finds the metadata wrong at replay point $point (after step $state)"
+	if ! dmcowctl check --strict-leaks /dev/mapper/rmeta > /tmp/check.out 2>&1; then
+		cat /tmp/check.out
+		die "dmcowctl check --strict-leaks finds the metadata wrong at replay point $point (after step $state)"
+	fi
 	dmsetup create pool --table "0 $DATA_SECT cowtree-pool /dev/mapper/rmeta /dev/mapper/rdata 128 16" ||
 		die "pool does not activate at replay point $point (after step $state)"
 	while read -r region tag gen; do
@@ -127,7 +155,7 @@ while read -r point name; do
 			--length 2M --stride $stride --quiet ||
 			die "point $point (after step $state): volume $id region $r is not gen $gen"
 	done < /tmp/state.$state
-	for d in v1 v2; do [ -b /dev/mapper/$d ] && dmsetup remove $d; done
+	for d in v1 v2 v3; do [ -b /dev/mapper/$d ] && dmsetup remove $d; done
 	dmsetup remove pool
 	dmsetup remove rmeta
 	dmsetup remove rdata

@@ -35,7 +35,8 @@ fi
 
 notes_load $notes /tmp/notes
 read base < /tmp/notes
-log "boot 2: reopening the pool (base $base)"
+log "boot 2: the last commit has no leak; reopening the pool (base $base)"
+dmcowctl check --strict-leaks $meta || die "dmcowctl check --strict-leaks after the power cut failed"
 pool_create pool $meta $data $chunk
 log "status after reopen: $(dmsetup status pool)"
 expect_fail try_vol_activate pool 2 doomed $(mib_sectors 16)

@@ -5,7 +5,11 @@
 # chunks).  Without the reuse barrier (dm-cowtree-io.c: no chunk is
 # allocated until the I/O started before the last commit has completed),
 # those reads return b's blocks.  Each volume's pattern tag is 8 ASCII
-# letters (aaaaaaaa, bbbbbbbb), stamped in every 512-byte sector.
+# letters (aaaaaaaa, bbbbbbbb), stamped in every 512-byte sector.  The
+# race is forced, not hoped for: the discard is sent only once dm-delay's
+# status counts every read of a held, and a round counts only if reads are
+# still held after the commit that frees the chunks.  Every read must
+# succeed and return exactly a's blocks as they were before the discard.
 # Then a discard of a chunk being unshared waits in its cell, idle.
 # ROUNDS=0 (VM_ENV=ROUNDS) runs only that second part.
 # needs: target
@@ -43,43 +47,69 @@ pat_write /dev/mapper/b --tag $TB --gen 1 --length 4M
 commit
 [ "$(pool_used_data pool)" = 128 ] || die "want a full pool: $(dmsetup status pool)"
 
-# read_a ROUND: reads of all of a in flight at once (one 4 MiB read, split
-# into chunk bios) or 32 concurrent 4 KiB reads, into /tmp/r*.
+# read_a ROUND: reads of all of a in flight at once (one 4 MiB read: 64
+# chunk bios) or 32 concurrent 4 KiB reads; each read lands in /tmp/r.* at
+# its own offset (sparse files), so cowpattern can verify it.  Sets
+# $readers (pids) and $nr_bios (data device reads they make).
 read_a() {
-	rm -f /tmp/r*
+	local i off
+	rm -f /tmp/r.*
+	readers=""
 	if [ $(($1 % 2)) = 1 ]; then
 		dd if=/dev/mapper/a of=/tmp/r.all bs=4M count=1 iflag=direct 2>/dev/null &
+		readers=$!
+		nr_bios=64
 	else
 		i=0
 		while [ $i -lt 32 ]; do
-			dd if=/dev/mapper/a of=/tmp/r.$i bs=4k count=1 \
-				skip=$(((i * 37 + $1 * 11) % 1024)) iflag=direct 2>/dev/null &
+			off=$(((i * 37 + $1 * 11) % 1024))
+			dd if=/dev/mapper/a of=/tmp/r.$off bs=4k count=1 skip=$off seek=$off \
+				iflag=direct 2>/dev/null &
+			readers="$readers $!"
 			i=$((i + 1))
 		done
+		nr_bios=32
 	fi
 }
 
-seen_a=0
+# held_reads: reads dm-delay holds now (its status: reads writes flushes).
+held_reads() { dmsetup status slowdata | awk '{ print $4 }'; }
+all_reads_held() { [ "$(held_reads)" -ge $nr_bios ]; }
+
+proved=0
 r=1
 while [ $r -le $ROUNDS ]; do
 	h=$((r % 2))		# the half of b written this round
 	read_a $r
-	usleep 500000		# the reads are in dm-delay now
+	# Every read of a must be mapped (and held below the pool) before
+	# the discard: then each must return a's blocks.
+	i=0
+	until all_reads_held; do
+		[ $i -lt 600 ] || die "round $r: only $(held_reads) of $nr_bios reads of a reached dm-delay in 30 s"
+		usleep 50000
+		i=$((i + 1))
+	done
 	blkdiscard -o 0 -l $((4 * 1048576)) /dev/mapper/a || die "discard a"
 	commit			# a's chunks are free from here on
+	held=$(held_reads)
 	pat_write /dev/mapper/b --tag $TB --gen $((r + 1)) \
 		--offset $((h * 4))M --length 4M
-	wait
-	if cat /tmp/r* | grep -q bbbbbbbb; then
-		for f in /tmp/r*; do
+	for pid in $readers; do
+		wait $pid || die "round $r: a read of volume a failed"
+	done
+	for f in /tmp/r.*; do
+		off=${f#/tmp/r.}
+		[ "$off" = all ] && off=0 len=4M || len=4k
+		[ "$off" = 0 ] || off=$((off * 4096))
+		if ! cowpattern verify $f --tag $TA --gen $r --offset $off --length $len --quiet; then
 			grep -q bbbbbbbb $f && log "round $r: $f holds volume b's blocks"
-		done
-		die "round $r: a read of volume a returned volume b's data"
-	fi
-	if cat /tmp/r* | grep -q aaaaaaaa; then
-		seen_a=$((seen_a + 1))
-	fi
-	log "round $r: volume a's reads saw no block of b"
+			die "round $r: a read of volume a did not return a's blocks (gen $r)"
+		fi
+	done
+	# Reads still held after the commit were in flight while their chunks
+	# were freed and (the barrier aside) given to b: the race happened.
+	[ "$held" -gt 0 ] && proved=$((proved + 1))
+	log "round $r: $held of $nr_bios reads of a still held after the discard and commit; all returned a's blocks"
 	# Give b's other half back and rewrite a into it.
 	blkdiscard -o $(((1 - h) * 4 * 1048576)) -l $((4 * 1048576)) /dev/mapper/b ||
 		die "discard b"
@@ -89,10 +119,11 @@ while [ $r -le $ROUNDS ]; do
 	r=$((r + 1))
 done
 
-# The reads must really have been in flight across the discard: they
-# returned a's data (read before the discard) in most rounds.
-[ $seen_a -ge $((ROUNDS / 2)) ] ||
-	die "reads returned a's data in only $seen_a of $ROUNDS rounds: the race was not exercised"
+# The reads must really have been in flight across the discard and the
+# commit (a loaded host may stretch a round past the delay now and then).
+[ $proved -ge $((ROUNDS / 2)) ] ||
+	die "reads were in flight across the commit in only $proved of $ROUNDS rounds: the race was not exercised"
+log "the race happened in $proved of $ROUNDS rounds"
 log "check: both volumes hold what was written last"
 read_delay 0
 pat_verify /dev/mapper/a --tag $TA --gen $((ROUNDS + 1))

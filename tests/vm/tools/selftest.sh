@@ -1,15 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Host-side tests of cowpattern on a plain file.  Last line:
-# "unit: N passed, N failed".
+# Host-side tests of cowpattern on a plain file, and of replay-log on a
+# crafted dm-log-writes log with known flush, FUA and mark points.  Last
+# line: "unit: N passed, N failed".
 #
-#   selftest.sh [PATH-TO-COWPATTERN]
+#   selftest.sh [PATH-TO-COWPATTERN [PATH-TO-REPLAY-LOG]]
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cp=${1:-$here/../build/guest-bin/cowpattern}
 [[ -x $cp ]] || { echo "selftest: no $cp (run make)" >&2; echo "unit: 0 passed, 1 failed"; exit 1; }
 cp=$(cd "$(dirname "$cp")" && pwd)/$(basename "$cp")
+rl=${2:-$(dirname "$cp")/replay-log}
+[[ -x $rl ]] || { echo "selftest: no $rl (run make)" >&2; echo "unit: 0 passed, 1 failed"; exit 1; }
+rl=$(cd "$(dirname "$rl")" && pwd)/$(basename "$rl")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -141,6 +145,67 @@ truncate -s 0 img5 && truncate -s 256k img5
 bad fill-check-fills 0 'wrote 64 blocks to the end' "$cp" fill-check img5 --tag 5 --gen 1
 ok fill-check-then-verify "$cp" verify img5 --tag 5 --gen 1
 bad describe-block 0 '^block 3: tag 5 gen 1$' "$cp" describe img5 --offset 12k
+
+#------------------------------------------------------------------
+# replay-log on a crafted log (the format of drivers/md/dm-log-writes.c:
+# a super block, then per entry one sector with the entry header -- and a
+# mark's text -- followed by the data sectors; sector size 512 here).
+#   0 write 0+2 "A"   1 flush   2 write 4+1 "B"   3 mark step1
+#   4 discard 0+1     5 write 8+1 "C" FUA   6 write 2+1 "D"
+# Points (entry number + 1: replay up to there): 2, 4 step1, 6.
+python3 - log <<'PY' || fail "crafting the log"
+import struct, sys
+S = 512
+FLUSH, FUA, DISCARD, MARK = 1, 2, 4, 8
+entries = [(0, 2, 0, b"A"), (0, 0, FLUSH, b""), (4, 1, 0, b"B"), (0, 0, MARK, b"step1"),
+           (0, 1, DISCARD, b""), (8, 1, FUA, b"C"), (2, 1, 0, b"D")]
+out = bytearray(struct.pack("<QQQI", 0x6a736677736872, 1, len(entries), S).ljust(S, b"\0"))
+for sector, nr, flags, data in entries:
+    mark = data if flags & MARK else b""
+    out += struct.pack("<QQQQ", sector, nr, flags, len(mark)).ljust(32, b"\0") + mark
+    out += b"\0" * (S - 32 - len(mark))
+    if not flags & (MARK | DISCARD):
+        out += data * (nr * S)
+open(sys.argv[1], "wb").write(out)
+PY
+# dev_is FILE SECTOR-LETTERS: sector i of FILE is 512 x letter i ("-": zero).
+dev_is() {
+	local want="" c i
+	for ((i = 0; i < ${#2}; i++)); do
+		c=${2:i:1}
+		[[ $c == - ]] && c='\0'
+		want+=$(printf "%0512d" 0 | tr 0 "$c" | od -An -v -c | tr -d ' \n')
+	done
+	[[ $(head -c $((512 * ${#2})) "$1" | od -An -v -c | tr -d ' \n') == "$want" ]]
+}
+replay_to() { # replay_to FROM TO: apply entries [FROM, TO) to dev
+	"$rl" --log log --replay dev --from "$1" --to "$2"
+}
+bad replay-points 0 '^2$' "$rl" --log log --points
+[[ $(cat out) == $'2\n4 step1\n6' ]] && pass replay-points-exact ||
+	fail "replay-points-exact: got $(tr '\n' ' ' < out)"
+bad replay-list 0 '^3 sector 0 len 0 flags 0x8 mark step1$' "$rl" --log log --list
+[[ $(wc -l < out) == 7 ]] && pass replay-list-all || fail "replay-list-all: $(wc -l < out) entries"
+truncate -s 0 dev && truncate -s 8k dev
+# Discard on a plain file: written as zeroes.
+printf 'ZZZZZZZZZZZZZZZZ' | dd of=dev bs=512 seek=0 conv=notrunc status=none
+ok replay-to-first-flush replay_to 0 2
+dev_is dev "AA------" && pass replay-first-flush-state || fail replay-first-flush-state
+ok replay-to-mark replay_to 2 4
+dev_is dev "AA--B---" && pass replay-mark-state || fail replay-mark-state
+ok replay-to-fua replay_to 4 6
+dev_is dev "-A--B---C" && pass replay-fua-state || fail "replay-fua-state (the discard or the FUA write)"
+ok replay-rest replay_to 6 100
+dev_is dev "-AD-B---C" && pass replay-end-state || fail replay-end-state
+# One run from the start gives the same device.
+truncate -s 0 dev2 && truncate -s 8k dev2
+ok replay-whole "$rl" --log log --replay dev2
+cmp -s dev dev2 && pass replay-whole-same || fail replay-whole-same
+# A log that claims more entries than it holds, and a non-log, fail.
+head -c $((512 * 5)) log > short
+bad replay-short-log 1 'short read of entry' "$rl" --log short --points
+bad replay-not-a-log 1 'not a dm-log-writes log' "$rl" --log dev --points
+bad replay-usage 2 'usage' "$rl" --log log
 
 echo "unit: $passed passed, $failed failed"
 ((failed == 0))

@@ -28,7 +28,9 @@ struct checker {
 
 	/* Live accounting: see account(). */
 	bool in_live;		/* walking the live volumes tree */
-	u64 nr_vols, max_vols;
+	u64 nr_vols, max_vols;	/* stored, the most there can be */
+	u64 vols_cap;		/* room for, grown as records are found */
+	u64 nr_records;		/* live records walked */
 	struct acct_vol *vols;	/* live records, in id order */
 	u32 *vol_count;		/* live volumes mapping each data chunk */
 	u64 *vol_xor;		/* xor of their ids */
@@ -425,9 +427,34 @@ static void check_mapping(struct checker *c, u64 key, u64 v)
 	c->data_expected[d]++;
 }
 
+/*
+ * Room for one more live record, or NULL.  The array grows with the
+ * records found: the superblock's count is not trusted for its size (a
+ * count of 2^64 - 1 wrapped the allocation to one entry).
+ */
+static struct acct_vol *more_vols(struct checker *c)
+{
+	struct acct_vol *vols;
+	u64 cap;
+
+	if (c->nr_vols < c->vols_cap)
+		return &c->vols[c->nr_vols++];
+	cap = min_t(u64, c->vols_cap * 2, c->max_vols);
+	vols = kvcalloc(cap, sizeof(*vols), GFP_KERNEL);
+	if (!vols)
+		return NULL;	/* nr_vols stays below max_vols: not accounted */
+	memcpy(vols, c->vols, c->nr_vols * sizeof(*vols));
+	kvfree(c->vols);
+	c->vols = vols;
+	c->vols_cap = cap;
+	return &c->vols[c->nr_vols++];
+}
+
 static void check_record(struct checker *c, u64 key,
 			 const struct cow_disk_volume *rec)
 {
+	struct acct_vol *v;
+
 	if (le64_to_cpu(rec->id) != key || !memchr(rec->name, 0, sizeof(rec->name)))
 		problem(c, COW_CHECK_CORRUPT, key, key, le64_to_cpu(rec->id),
 			"volume record %llu is malformed", (unsigned long long)key);
@@ -437,9 +464,9 @@ static void check_record(struct checker *c, u64 key,
 			"volume %llu snapshot time in the future",
 			(unsigned long long)key);
 	walk_root(c, &rec->mapping, COW_TREE_MAPPING, 0);
-	if (c->in_live && c->nr_vols < c->max_vols) {
-		struct acct_vol *v = &c->vols[c->nr_vols++];
-
+	c->nr_records += c->in_live;
+	v = c->in_live && c->nr_vols < c->max_vols ? more_vols(c) : NULL;
+	if (v) {
 		v->id = key;
 		v->root = rec->mapping;
 		v->origin_time = le32_to_cpu(rec->origin_time);
@@ -623,8 +650,13 @@ static bool acct_walk(struct checker *c, struct acct_vol *v, u64 b, u32 depth)
 	bool ok = true;
 
 	if (depth >= MAX_DEPTH || !b || b >= c->nr_meta ||
-	    cow_bm_read_lock(c->bm, b, &cow_node_validator, &blk))
+	    cow_bm_read_lock(c->bm, b, &cow_node_validator, &blk)) {
+		/* The main walk read it: the device failed us since. */
+		problem(c, COW_CHECK_CORRUPT, b, 0, 0,
+			"volume %llu: mapping block %llu unreadable while accounting",
+			(unsigned long long)v->id, (unsigned long long)b);
 		return false;
+	}
 	n = cow_block_data(blk);
 	nr = le32_to_cpu(n->nr_entries);
 	vs = le32_to_cpu(n->value_size);
@@ -692,26 +724,36 @@ static void compare_counter(struct checker *c, struct acct_vol *v,
  * is exclusive to V if V is its only holder -- live volumes, and deleting
  * records at keys from their cursor on, are holders; held roots and dead
  * trees are not; a mapping was written since the origin if its time is
- * not older than the record's origin_time.
+ * not older than the record's origin_time.  Sets rep->accounted when the
+ * counters were checked; when they could not be, a problem says why (the
+ * report is never clean without them).  -ENOMEM: the checker could not run.
  */
-static void account(struct checker *c)
+static int account(struct checker *c)
 {
 	struct cow_check_report *rep = c->rep;
 	u64 f = le64_to_cpu(c->sb.compat_ro_flags), i, k = 0;
 	struct acct_vol *v;
 
-	if (rep->nr_by_kind[COW_CHECK_CORRUPT] || c->nr_vols != c->max_vols)
-		return;
+	if (rep->nr_by_kind[COW_CHECK_CORRUPT])
+		return 0;	/* reported; the trees cannot be trusted */
+	if (c->nr_vols != c->nr_records) {
+		/* More records than the root counts (reported by the walk). */
+		problem(c, COW_CHECK_COUNTER, 0, c->nr_records, c->nr_vols,
+			"%llu volume records, room for %llu: counters not checked",
+			(unsigned long long)c->nr_records,
+			(unsigned long long)c->max_vols);
+		return 0;
+	}
 	c->vol_count = kvcalloc(c->nr_data + 1, sizeof(u32), GFP_KERNEL);
 	c->vol_xor = kvcalloc(c->nr_data + 1, sizeof(u64), GFP_KERNEL);
 	c->vol_family = kvcalloc(c->nr_data + 1, sizeof(u64), GFP_KERNEL);
 	if (!c->vol_count || !c->vol_xor || !c->vol_family)
-		return;
+		return -ENOMEM;
 	for (i = 0; i < c->nr_vols; i++) {
 		v = &c->vols[i];
 		if (le64_to_cpu(v->root.blocknr) &&
 		    !acct_walk(c, v, le64_to_cpu(v->root.blocknr), 0))
-			return;
+			return 0;
 	}
 	for (i = 0; i < c->nr_data; i++) {
 		if (c->vol_count[i] != 1)
@@ -739,24 +781,46 @@ static void account(struct checker *c)
 		rep->nr_volume_counters = ++k;
 	}
 	rep->accounted = true;
+	return 0;
 }
 
-static void run(struct checker *c)
+/*
+ * Walk the volumes tree at @root as the live one: its records are the
+ * volumes whose counters account() recomputes.  -ENOMEM if it cannot.
+ */
+static int walk_live(struct checker *c, const struct cow_disk_root *root)
+{
+	u64 mappings_before = c->rep->nr_mappings;
+
+	/*
+	 * The walk checks the root's count; a corrupt one must not decide
+	 * the memory used: no more records fit in the metadata device.
+	 */
+	c->max_vols = min_t(u64, le64_to_cpu(root->count), c->nr_meta *
+			    cow_node_max_entries(sizeof(struct cow_disk_volume)));
+	c->vols_cap = min_t(u64, c->max_vols, 64);
+	c->vols = kvcalloc(c->vols_cap + 1, sizeof(*c->vols), GFP_KERNEL);
+	if (!c->vols)
+		return -ENOMEM;
+	c->in_live = true;
+	walk_root(c, root, COW_TREE_VOLUMES, 0);
+	c->in_live = false;
+	c->rep->nr_volumes = c->nr_live;
+	c->rep->nr_mappings -= mappings_before;
+	return 0;
+}
+
+static int run(struct checker *c)
 {
 	struct cow_disk_superblock *sb = &c->sb;
-	u64 live_before;
+	int r;
 
 	c->meta_expected[COW_SUPERBLOCK_LOCATION]++;
 	check_msm(c);
 	walk_root(c, &sb->dsm_root, COW_TREE_DSM_INDEX, 0);
-	live_before = c->rep->nr_mappings;
-	c->max_vols = le64_to_cpu(sb->volumes_root.count);
-	c->vols = kvcalloc(c->max_vols + 1, sizeof(*c->vols), GFP_KERNEL);
-	c->in_live = c->vols != NULL;
-	walk_root(c, &sb->volumes_root, COW_TREE_VOLUMES, 0);
-	c->in_live = false;
-	c->rep->nr_volumes = c->nr_live;
-	c->rep->nr_mappings -= live_before;
+	r = walk_live(c, &sb->volumes_root);
+	if (r)
+		return r;
 	walk_root(c, &sb->dead_root, COW_TREE_DEAD, 0);
 	check_held(c);
 	if (c->dead_mapping_sum != le64_to_cpu(sb->reclaiming_chunks))
@@ -767,14 +831,16 @@ static void run(struct checker *c)
 			(unsigned long long)c->dead_mapping_sum);
 	compare(c, false);
 	compare(c, true);
-	if (c->vols)
-		account(c);
+	r = account(c);
+	if (r)
+		return r;
 	if (c->rep->metadata_blocks_used != le64_to_cpu(sb->msm_nr_allocated))
 		problem(c, COW_CHECK_COUNTER, 0, c->rep->metadata_blocks_used,
 			le64_to_cpu(sb->msm_nr_allocated),
 			"superblock says %llu metadata blocks allocated, %llu are",
 			(unsigned long long)le64_to_cpu(sb->msm_nr_allocated),
 			(unsigned long long)c->rep->metadata_blocks_used);
+	return 0;
 }
 
 static void free_checker(struct checker *c)
@@ -791,34 +857,123 @@ static void free_checker(struct checker *c)
 	kfree(c);
 }
 
-int cow_check_pool(struct cow_block_manager *bm, struct cow_check_report *rep)
+static int alloc_arrays(struct checker *c)
 {
-	struct checker *c;
-
-	memset(rep, 0, sizeof(*rep));
-	c = kzalloc(sizeof(*c), GFP_KERNEL);
-	if (!c)
-		return -ENOMEM;
-	c->bm = bm;
-	c->rep = rep;
-	if (read_sb(c)) {
-		free_checker(c);
-		return 0;
-	}
-	rep->txn = c->txn;
-	rep->nr_metadata_blocks = c->nr_meta;
-	rep->nr_data_chunks = c->nr_data;
 	c->meta_expected = kvcalloc(c->nr_meta, sizeof(u32), GFP_KERNEL);
 	c->meta_found = kvcalloc(c->nr_meta, sizeof(u32), GFP_KERNEL);
 	c->node_count = kvcalloc(c->nr_meta, sizeof(u64), GFP_KERNEL);
 	c->data_expected = kvcalloc(c->nr_data + 1, sizeof(u32), GFP_KERNEL);
 	c->data_found = kvcalloc(c->nr_data + 1, sizeof(u32), GFP_KERNEL);
 	if (!c->meta_expected || !c->meta_found || !c->node_count ||
-	    !c->data_expected || !c->data_found) {
-		free_checker(c);
+	    !c->data_expected || !c->data_found)
 		return -ENOMEM;
-	}
-	run(c);
-	free_checker(c);
 	return 0;
+}
+
+/* A checker with the superblock read, or NULL (-ENOMEM in *@r). */
+static struct checker *new_checker(struct cow_block_manager *bm,
+				   struct cow_check_report *rep, int *r)
+{
+	struct checker *c;
+
+	memset(rep, 0, sizeof(*rep));
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c) {
+		*r = -ENOMEM;
+		return NULL;
+	}
+	c->bm = bm;
+	c->rep = rep;
+	*r = read_sb(c);
+	return c;
+}
+
+int cow_check_pool(struct cow_block_manager *bm, struct cow_check_report *rep)
+{
+	struct checker *c;
+	int r;
+
+	c = new_checker(bm, rep, &r);
+	if (!c)
+		return r;
+	if (r) {
+		/* Reported as a problem. */
+		free_checker(c);
+		return 0;
+	}
+	rep->txn = c->txn;
+	rep->nr_metadata_blocks = c->nr_meta;
+	rep->nr_data_chunks = c->nr_data;
+	r = alloc_arrays(c);
+	if (!r)
+		r = run(c);
+	free_checker(c);
+	return r;
+}
+
+/*
+ * The held root's volumes as the live ones: the superblock on disk is
+ * newer, so stamps are judged against the held commit and no reference
+ * count is compared (blocks and chunks the live pool has let go of since
+ * the hold are still counted in its space maps only through the hold).
+ */
+static int run_held(struct checker *c, u64 held)
+{
+	u64 held_txn = le64_to_cpu(c->sb.held_root.txn);
+	struct cow_disk_held *h;
+	struct cow_disk_root root;
+	struct cow_block *b;
+	int r;
+
+	if (le64_to_cpu(c->sb.held_root.blocknr) != held) {
+		problem(c, COW_CHECK_CORRUPT, held, held,
+			le64_to_cpu(c->sb.held_root.blocknr),
+			"the superblock holds root %llu, not %llu",
+			(unsigned long long)le64_to_cpu(c->sb.held_root.blocknr),
+			(unsigned long long)held);
+		return 0;
+	}
+	c->rep->held_root = true;
+	if (!ref_meta(c, held, "superblock held root") ||
+	    lock(c, held, held_txn, &cow_held_validator, "held root", &b))
+		return 0;
+	h = cow_block_data(b);
+	root = h->volumes_root;
+	c->txn = held_txn;
+	c->time = le32_to_cpu(h->time);
+	if (le64_to_cpu(h->nr_data_chunks) <= c->nr_data)
+		c->nr_data = le64_to_cpu(h->nr_data_chunks);
+	else
+		problem(c, COW_CHECK_CORRUPT, held, c->nr_data,
+			le64_to_cpu(h->nr_data_chunks),
+			"held root has %llu data chunks, the pool %llu",
+			(unsigned long long)le64_to_cpu(h->nr_data_chunks),
+			(unsigned long long)c->nr_data);
+	cow_bm_unlock(c->bm, b);
+	c->rep->txn = c->txn;
+	c->rep->nr_data_chunks = c->nr_data;
+	r = walk_live(c, &root);
+	return r ? r : account(c);
+}
+
+int cow_check_held_root(struct cow_block_manager *bm, u64 held,
+			struct cow_check_report *rep)
+{
+	struct checker *c;
+	int r;
+
+	c = new_checker(bm, rep, &r);
+	if (!c)
+		return r;
+	if (r) {
+		free_checker(c);
+		return 0;
+	}
+	rep->nr_metadata_blocks = c->nr_meta;
+	rep->nr_data_chunks = c->nr_data;
+	r = alloc_arrays(c);
+	if (!r)
+		r = run_held(c, held);
+	free_checker(c);
+	return r;
 }

@@ -59,7 +59,9 @@ struct cow_check_report {
 	 * mapping them), for the first COW_CHECK_MAX_VOLUMES volumes in id
 	 * order.  Compared with the records' counters when the pool's feature
 	 * bits say they are maintained (COW_CHECK_COUNTER on a mismatch).
-	 * accounted is false if the walk could not run (corruption found).
+	 * accounted is false if the counters could not be checked; a problem
+	 * in the report then says why (corruption found, an unreadable block):
+	 * a report without problems always has accounted set.
 	 */
 	bool accounted;
 	unsigned int nr_volume_counters;
@@ -78,6 +80,19 @@ struct cow_check_report {
  * a problem of kind COW_CHECK_CORRUPT, not an error.  Never writes.
  */
 int cow_check_pool(struct cow_block_manager *bm, struct cow_check_report *report);
+
+/*
+ * Check a live pool's held metadata root (reserve_metadata_snap) on @bm:
+ * the held volumes tree and every mapping tree beneath it are walked and
+ * validated (node checksums and stamps, key order and ranges, subtree
+ * counts, mappings within the data device), and every volume's counters
+ * are recomputed and compared with its record in the held root -- the
+ * counters the pool had in core at the hold, as the hold commits them.
+ * Space map reference counts are not compared: the live pool changes them.
+ * @held must be the superblock's held root.  Returns as cow_check_pool().
+ */
+int cow_check_held_root(struct cow_block_manager *bm, u64 held,
+			struct cow_check_report *report);
 
 /* Print the stored problems with cow_err(). */
 void cow_check_log(const struct cow_check_report *report);

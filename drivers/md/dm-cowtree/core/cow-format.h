@@ -103,7 +103,15 @@ struct cow_disk_root {
  */
 #define COW_FEATURE_INCOMPAT_UUID_CSUM (1ULL << 0)
 
-#define COW_FEATURE_COMPAT_SUPP 0ULL
+/*
+ * COMPAT_RECEIVED: volume records may carry received_from/received_mark
+ * (set by the set_received message).  Code that does not know the bit
+ * leaves them alone or loses them: a receive then finds no base and
+ * refuses, which is safe.
+ */
+#define COW_FEATURE_COMPAT_RECEIVED (1ULL << 0)
+
+#define COW_FEATURE_COMPAT_SUPP COW_FEATURE_COMPAT_RECEIVED
 #define COW_FEATURE_COMPAT_RO_SUPP \
 	(COW_FEATURE_COMPAT_RO_WRITTEN | COW_FEATURE_COMPAT_RO_EXCLUSIVE)
 #define COW_FEATURE_INCOMPAT_SUPP COW_FEATURE_INCOMPAT_UUID_CSUM
@@ -217,7 +225,14 @@ struct cow_disk_volume {
 	__le64 family;
 	/* Deleting records: keys below this are no longer held. */
 	__le64 account_cursor;
-	__le64 reserved[2];
+	/*
+	 * dmcowctl receive (COMPAT_RECEIVED, cowtree-send-stream.rst): the
+	 * identity token of the volume this one is a copy of (0: none), and
+	 * its own fingerprint when the copy completed or, bit 63 set, the
+	 * next record of a receive in progress.
+	 */
+	__le64 received_from;
+	__le64 received_mark;
 } __packed;
 
 /*

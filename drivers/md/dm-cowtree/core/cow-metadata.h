@@ -147,6 +147,7 @@ struct cow_volume_info {
 	u64 exclusive_chunks;
 	u64 written_since_origin;
 	u32 valid_counters;	/* COW_COUNTER_* */
+	u64 received_from, received_mark;	/* cow_pmd_set_received() */
 };
 
 /*
@@ -206,6 +207,13 @@ int cow_pmd_rollback(struct cow_pool_metadata *pmd, u64 id, u64 snap_id);
 void cow_volume_set_quiesced(struct cow_volume *vol, bool quiesced);
 
 int cow_pmd_set_name(struct cow_pool_metadata *pmd, u64 id, const char *name);
+/*
+ * Record where volume @id was received from (dmcowctl receive): two values
+ * the core keeps in the record and never interprets; 0 0 clears them.
+ * Sets the pool's COMPAT_RECEIVED feature at the next commit.
+ */
+int cow_pmd_set_received(struct cow_pool_metadata *pmd, u64 id, u64 from,
+			 u64 mark);
 
 /*
  * Set @id's visibility (@flags: 0, HIDDEN or HIDDEN | THROWAWAY) and, if

@@ -247,6 +247,8 @@ static void record_to_info(struct cow_pool_metadata *pmd,
 	info->exclusive_chunks = le64_to_cpu(rec->exclusive_chunks);
 	info->written_since_origin = le64_to_cpu(rec->written_since_origin);
 	info->valid_counters = valid_counters(pmd);
+	info->received_from = le64_to_cpu(rec->received_from);
+	info->received_mark = le64_to_cpu(rec->received_mark);
 }
 
 static int check_name(const char *name)
@@ -649,6 +651,33 @@ int cow_pmd_delete_throwaways(struct cow_pool_metadata *pmd, u64 *nr)
 			*nr += t->nr;
 	} while (!r && t->nr == ARRAY_SIZE(t->ids));
 	kfree(t);
+	return r;
+}
+
+int cow_pmd_set_received(struct cow_pool_metadata *pmd, u64 id, u64 from,
+			 u64 mark)
+{
+	struct cow_disk_volume *rec;
+	int r;
+
+	rec = kmalloc(sizeof(*rec), GFP_NOIO);
+	if (!rec)
+		return -ENOMEM;
+	down_write(&pmd->lock);
+	r = cow_pmd_check_writable(pmd);
+	if (!r)
+		r = cow_vol_flush_open(pmd);
+	if (!r)
+		r = read_record(pmd, id, rec);
+	if (!r) {
+		rec->received_from = cpu_to_le64(from);
+		rec->received_mark = cpu_to_le64(mark);
+		r = cow_pmd_note_change(pmd, put_record(pmd, rec));
+	}
+	if (!r && (from || mark))
+		pmd->sb.compat_flags |= cpu_to_le64(COW_FEATURE_COMPAT_RECEIVED);
+	up_write(&pmd->lock);
+	kfree(rec);
 	return r;
 }
 

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fuzz target: a mapping btree node (leaf or internal), through its validator, the core's
+ * reads and writes and the checker (fuzz-block.h).
+ */
+#include "fuzz-block.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_block(FUZZ_NODE_MAP, FUZZ_CORE, data, size);
+}

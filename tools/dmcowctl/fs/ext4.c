@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ext4 below the VFS (libext2fs, read-only): inode numbers of the inode
+ * table blocks in a byte range of the volume, by arithmetic on the group
+ * descriptors (group g's table starts at inode_table_loc(g); inode
+ * g * inodes_per_group + i + 1 is at byte i * inode_size of it), and the
+ * directories of one block group.  Groups whose inodes were never used
+ * (INODE_UNINIT, itable_unused) are skipped: lazy init writes there are no
+ * change.
+ */
+#include "fs.h"
+#include "fsx.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ext2fs/ext2fs.h>
+
+struct ext4x {
+	ext2_filsys fs;
+	unsigned int inode_size, per_block;
+	void *buf;		/* one inode, inode_size bytes */
+};
+
+static int ext4x_open(const struct fs_view *v, void **priv)
+{
+	struct ext4x *e = calloc(1, sizeof(*e));
+	errcode_t err;
+
+	if (!e)
+		return -ENOMEM;
+	err = ext2fs_open(v->dev, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+			  unix_io_manager, &e->fs);
+	if (err) {
+		dmcowctl_err("libext2fs cannot open %s: %s", v->dev, error_message(err));
+		free(e);
+		return -EIO;
+	}
+	e->inode_size = EXT2_INODE_SIZE(e->fs->super);
+	e->per_block = e->fs->blocksize / e->inode_size;
+	e->buf = malloc(e->inode_size);
+	if (!e->buf) {
+		ext2fs_close_free(&e->fs);
+		free(e);
+		return -ENOMEM;
+	}
+	*priv = e;
+	return 0;
+}
+
+static void ext4x_close(void *priv)
+{
+	struct ext4x *e = priv;
+
+	ext2fs_close_free(&e->fs);
+	free(e->buf);
+	free(e);
+}
+
+static uint64_t ext4x_nr_groups(void *priv)
+{
+	return ((struct ext4x *)priv)->fs->group_desc_count;
+}
+
+static uint64_t ext4x_group_of(void *priv, uint64_t ino)
+{
+	struct ext4x *e = priv;
+
+	return (ino - 1) / EXT2_INODES_PER_GROUP(e->fs->super);
+}
+
+/* Time with the extra epoch bits, and its nanoseconds. */
+static void ext4_time(uint32_t base, uint32_t extra, bool has_extra, int64_t *s,
+		      uint32_t *ns)
+{
+	*s = (int32_t)base;
+	*ns = 0;
+	if (has_extra) {
+		*s += (int64_t)(extra & 3) << 32;
+		*ns = extra >> 2;
+	}
+}
+
+static bool allocated(struct ext4x *e, ext2_ino_t ino, const struct ext2_inode *in)
+{
+	return in->i_links_count &&
+	       (ino == EXT2_ROOT_INO || ino >= EXT2_FIRST_INODE(e->fs->super));
+}
+
+static void to_fsx(struct ext4x *e, ext2_ino_t ino, const struct ext2_inode_large *in,
+		   struct fsx_inode *out)
+{
+	bool extra = e->inode_size > EXT2_GOOD_OLD_INODE_SIZE &&
+		     in->i_extra_isize >= 24;	/* up to i_crtime_extra */
+	unsigned int xoff = EXT2_GOOD_OLD_INODE_SIZE + in->i_extra_isize;
+
+	memset(out, 0, sizeof(*out));
+	out->ino = ino;
+	out->gen = in->i_generation;
+	out->mode = in->i_mode;
+	out->nlink = in->i_links_count;
+	out->uid = in->i_uid | (uint32_t)in->osd2.linux2.l_i_uid_high << 16;
+	out->gid = in->i_gid | (uint32_t)in->osd2.linux2.l_i_gid_high << 16;
+	out->flags = in->i_flags;
+	out->size = EXT2_I_SIZE(in);
+	out->blocks = in->i_blocks | (uint64_t)in->osd2.linux2.l_i_blocks_hi << 32;
+	ext4_time(in->i_mtime, in->i_mtime_extra, extra, &out->mtime, &out->mtime_ns);
+	ext4_time(in->i_ctime, in->i_ctime_extra, extra, &out->ctime, &out->ctime_ns);
+	/* Block map, xattr block and in-inode xattrs: not atime, not checksums. */
+	out->layout = fsx_hash(0, in->i_block, sizeof(in->i_block));
+	out->layout = fsx_hash(out->layout, &in->i_file_acl, sizeof(in->i_file_acl));
+	out->layout = fsx_hash(out->layout, &in->osd2.linux2.l_i_file_acl_high,
+			       sizeof(in->osd2.linux2.l_i_file_acl_high));
+	if (e->inode_size > EXT2_GOOD_OLD_INODE_SIZE && xoff < e->inode_size)
+		out->layout = fsx_hash(out->layout, (const char *)in + xoff,
+				       e->inode_size - xoff);
+}
+
+/* Inodes of group @g in use: INODE_UNINIT and itable_unused honoured. */
+static uint64_t used_in_group(struct ext4x *e, dgrp_t g)
+{
+	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super);
+
+	if (!ext2fs_has_group_desc_csum(e->fs))
+		return ipg;
+	if (ext2fs_bg_flags_test(e->fs, g, EXT2_BG_INODE_UNINIT))
+		return 0;
+	return ipg - ext2fs_bg_itable_unused(e->fs, g);
+}
+
+static int read_one(struct ext4x *e, ext2_ino_t ino, fsx_inode_fn fn, void *ctx)
+{
+	struct fsx_inode out;
+	errcode_t err;
+
+	err = ext2fs_read_inode_full(e->fs, ino, e->buf, e->inode_size);
+	if (err) {
+		dmcowctl_err("libext2fs cannot read inode %u: %s", ino, error_message(err));
+		return -EIO;
+	}
+	if (!allocated(e, ino, e->buf))
+		return 0;
+	to_fsx(e, ino, e->buf, &out);
+	return fn(ctx, &out);
+}
+
+static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
+			   fsx_inode_fn fn, void *ctx)
+{
+	struct ext4x *e = priv;
+	uint64_t bs = e->fs->blocksize, ipg = EXT2_INODES_PER_GROUP(e->fs->super);
+	uint64_t b0 = begin / bs, b1 = (end + bs - 1) / bs, it, lo, hi, i, used;
+	dgrp_t g;
+	int r;
+
+	for (g = 0; g < e->fs->group_desc_count; g++) {
+		it = ext2fs_inode_table_loc(e->fs, g);
+		lo = b0 > it ? b0 : it;
+		hi = b1 < it + e->fs->inode_blocks_per_group ? b1 :
+			it + e->fs->inode_blocks_per_group;
+		if (lo >= hi)
+			continue;
+		used = used_in_group(e, g);
+		for (i = (lo - it) * e->per_block; i < (hi - it) * e->per_block && i < used; i++) {
+			r = read_one(e, (ext2_ino_t)(g * ipg + i + 1), fn, ctx);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int ext4x_get(void *priv, uint64_t ino, struct fsx_inode *out)
+{
+	struct ext4x *e = priv;
+	errcode_t err;
+
+	if (!ino || ino > e->fs->super->s_inodes_count)
+		return -ENOENT;
+	err = ext2fs_read_inode_full(e->fs, (ext2_ino_t)ino, e->buf, e->inode_size);
+	if (err) {
+		dmcowctl_err("libext2fs cannot read inode %llu: %s",
+			     (unsigned long long)ino, error_message(err));
+		return -EIO;
+	}
+	if (!allocated(e, (ext2_ino_t)ino, e->buf))
+		return -ENOENT;
+	to_fsx(e, (ext2_ino_t)ino, e->buf, out);
+	return 0;
+}
+
+static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
+			       void *ctx)
+{
+	struct ext4x *e = priv;
+	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super), i, used;
+	struct ext2_inode_large *in = e->buf;
+	struct fsx_inode out;
+	ext2_inode_scan scan = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+	int r = 0;
+
+	used = used_in_group(e, (dgrp_t)group);
+	if (!used)
+		return 0;
+	err = ext2fs_open_inode_scan(e->fs, 0, &scan);
+	if (!err)
+		err = ext2fs_inode_scan_goto_blockgroup(scan, (dgrp_t)group);
+	for (i = 0; !err && !r && i < used; i++) {
+		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)in,
+						 (int)e->inode_size);
+		if (err || !ino || (ino - 1) / ipg != group)
+			break;
+		if (!LINUX_S_ISDIR(in->i_mode) || !allocated(e, ino, (struct ext2_inode *)in))
+			continue;
+		to_fsx(e, ino, in, &out);
+		r = fn(ctx, &out);
+	}
+	if (err) {
+		dmcowctl_err("libext2fs cannot scan the inodes of group %llu: %s",
+			     (unsigned long long)group, error_message(err));
+		r = -EIO;
+	}
+	if (scan)
+		ext2fs_close_inode_scan(scan);
+	return r;
+}
+
+const struct fsx_ops ext4_fsx_ops = {
+	.open = ext4x_open,
+	.close = ext4x_close,
+	.nr_groups = ext4x_nr_groups,
+	.group_of = ext4x_group_of,
+	.inodes_in = ext4x_inodes_in,
+	.get = ext4x_get,
+	.dirs_in_group = ext4x_dirs_in_group,
+};

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A view's filesystem read below the VFS, for diff: which inodes are stored
+ * in a byte range of the volume (inode numbers encode where an inode is:
+ * ext4 by inode-table arithmetic on the group descriptors, xfs by AG, block
+ * and offset), and which directories live in one group/AG (files mostly
+ * live in their directory's group, which is where their names are found
+ * without walking the tree).
+ *
+ * ext4.c reads the filesystem with libext2fs (read-only, through the block
+ * device's page cache, which the read-only view shares); xfs.c uses the
+ * geometry and bulkstat ioctls of the mounted view.
+ */
+#ifndef DMCOWCTL_FS_FSX_H
+#define DMCOWCTL_FS_FSX_H
+
+#include "fs.h"
+
+/* What diff compares of an inode: everything but the access time. */
+struct fsx_inode {
+	uint64_t ino;
+	uint32_t gen, mode, nlink, uid, gid, flags;
+	uint64_t size, blocks;
+	int64_t mtime, ctime;
+	uint32_t mtime_ns, ctime_ns;
+	uint64_t layout;	/* digest of the block map and xattr location */
+};
+
+static inline bool fsx_inode_equal(const struct fsx_inode *a,
+				   const struct fsx_inode *b)
+{
+	return a->ino == b->ino && a->gen == b->gen && a->mode == b->mode &&
+	       a->nlink == b->nlink && a->uid == b->uid && a->gid == b->gid &&
+	       a->flags == b->flags && a->size == b->size && a->blocks == b->blocks &&
+	       a->mtime == b->mtime && a->ctime == b->ctime &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns &&
+	       a->layout == b->layout;
+}
+
+typedef int (*fsx_inode_fn)(void *ctx, const struct fsx_inode *in);
+
+struct fsx;
+
+struct fsx_ops {
+	int (*open)(const struct fs_view *v, void **priv);
+	void (*close)(void *priv);
+	uint64_t (*nr_groups)(void *priv);
+	uint64_t (*group_of)(void *priv, uint64_t ino);
+	/* Allocated inodes stored in bytes [begin, end) of the volume. */
+	int (*inodes_in)(void *priv, uint64_t begin, uint64_t end,
+			 fsx_inode_fn fn, void *ctx);
+	/* One inode: -ENOENT if it is not allocated. */
+	int (*get)(void *priv, uint64_t ino, struct fsx_inode *out);
+	/* Allocated directories whose inodes are in @group. */
+	int (*dirs_in_group)(void *priv, uint64_t group, fsx_inode_fn fn,
+			     void *ctx);
+};
+
+extern const struct fsx_ops ext4_fsx_ops, xfs_fsx_ops;
+
+struct fsx {
+	const struct fsx_ops *ops;
+	void *priv;
+};
+
+int fsx_open(const struct fs_view *v, struct fsx **x);
+void fsx_close(struct fsx *x);
+
+/* 64-bit FNV-1a, for layout digests. */
+static inline uint64_t fsx_hash(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	if (!h)
+		h = 0xcbf29ce484222325ULL;
+	while (n--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+#endif

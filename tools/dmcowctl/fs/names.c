@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Names of inodes without walking the tree.
+ *
+ * Directories opened by file handle are reconnected to their path by the
+ * kernel (through ".."), so a directory's path costs its depth.  Other
+ * inodes have no parent pointer: their names are searched in the
+ * directories of their own block group / AG first (ext4 and xfs put a file
+ * in its directory's group), then in the other groups until every wanted
+ * inode has as many names as links.  getdents gives inode numbers, so no
+ * file is stat'ed or read.
+ */
+#define _GNU_SOURCE
+#include "fs.h"
+#include "fsx.h"
+#include "names.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int cmp_dirent(const void *a, const void *b)
+{
+	return strcmp(((const struct dirent_rec *)a)->name,
+		      ((const struct dirent_rec *)b)->name);
+}
+
+int dir_list_fd(int fd, struct dir_list *l)
+{
+	const size_t bs = 32768;
+	struct dirent_rec *n;
+	char *buf;
+	long got, off;
+	int r = 0;
+
+	memset(l, 0, sizeof(*l));
+	buf = malloc(bs);
+	if (!buf)
+		return -ENOMEM;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		free(buf);
+		return -errno;
+	}
+	while ((got = syscall(SYS_getdents64, fd, buf, bs)) > 0 && !r) {
+		for (off = 0; off < got && !r; ) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+
+			off += d->d_reclen;
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (l->nr == l->cap) {
+				l->cap = l->cap ? 2 * l->cap : 32;
+				n = realloc(l->e, l->cap * sizeof(*n));
+				if (!n) {
+					r = -ENOMEM;
+					break;
+				}
+				l->e = n;
+			}
+			l->e[l->nr].name = strdup(d->d_name);
+			if (!l->e[l->nr].name) {
+				r = -ENOMEM;
+				break;
+			}
+			l->e[l->nr].ino = d->d_ino;
+			l->e[l->nr].type = d->d_type;
+			l->nr++;
+		}
+	}
+	if (got < 0)
+		r = -errno;
+	free(buf);
+	if (r) {
+		dir_list_free(l);
+		return r;
+	}
+	qsort(l->e, l->nr, sizeof(*l->e), cmp_dirent);
+	return 0;
+}
+
+void dir_list_free(struct dir_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->e[i].name);
+	free(l->e);
+	memset(l, 0, sizeof(*l));
+}
+
+char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", strcmp(dir, "/") ? dir : "", name) < 0)
+		return NULL;
+	return p;
+}
+
+int dir_path_by_inode(const struct fs_view *v, uint64_t ino, uint32_t gen,
+		      char **path)
+{
+	char *buf;
+	int fd, r;
+
+	*path = NULL;
+	fd = view_open_inode(v, ino, gen, O_PATH | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	buf = malloc(PATH_MAX);
+	r = buf ? view_fd_path(v, fd, buf, PATH_MAX) : -ENOMEM;
+	close(fd);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	*path = buf;
+	return 0;
+}
+
+/*----------------------------------------------------------------*/
+/* Searching the names of non-directories */
+
+struct search {
+	const struct fs_view *v;
+	struct name_want *w;
+	size_t nr, satisfied;
+	int err;
+};
+
+static int cmp_want(const void *key, const void *elem)
+{
+	uint64_t ino = *(const uint64_t *)key;
+	const struct name_want *w = elem;
+
+	return ino < w->ino ? -1 : ino > w->ino;
+}
+
+static int add_name(struct name_want *w, const char *dir, const char *name)
+{
+	char **n = realloc(w->names, (w->nr + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	w->names = n;
+	w->names[w->nr] = path_join(dir, name);
+	if (!w->names[w->nr])
+		return -ENOMEM;
+	w->nr++;
+	return 0;
+}
+
+static int search_dir(void *ctx, const struct fsx_inode *d)
+{
+	struct search *s = ctx;
+	struct name_want *w;
+	struct dir_list l;
+	char *path;
+	size_t i;
+	int fd, r;
+
+	fd = view_open_inode(s->v, d->ino, d->gen, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return 0;	/* gone meanwhile: not on a read-only view */
+	r = dir_list_fd(fd, &l);
+	path = r ? NULL : malloc(PATH_MAX);
+	if (!r)
+		r = path ? view_fd_path(s->v, fd, path, PATH_MAX) : -ENOMEM;
+	close(fd);
+	for (i = 0; !r && i < l.nr; i++) {
+		w = bsearch(&l.e[i].ino, s->w, s->nr, sizeof(*s->w), cmp_want);
+		if (!w || w->nr >= w->nlink)
+			continue;
+		r = add_name(w, path, l.e[i].name);
+		if (!r && w->nr == w->nlink)
+			s->satisfied++;
+	}
+	free(path);
+	dir_list_free(&l);
+	if (r) {
+		s->err = r;
+		return r;
+	}
+	return s->satisfied == s->nr;	/* 1: stop, all found */
+}
+
+static int cmp_want_sort(const void *a, const void *b)
+{
+	const struct name_want *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
+	       size_t nr)
+{
+	struct search s = { .v = v, .w = w, .nr = nr };
+	uint64_t g, ng = x->ops->nr_groups(x->priv);
+	uint8_t *first;
+	size_t i;
+	int r = 0;
+
+	if (!nr)
+		return 0;
+	qsort(w, nr, sizeof(*w), cmp_want_sort);
+	for (i = 0; i < nr; i++)
+		if (!w[i].nlink)
+			w[i].nlink = 1;
+	first = calloc(ng ? ng : 1, 1);
+	if (!first)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		first[x->ops->group_of(x->priv, w[i].ino)] = 1;
+	/* The wanted inodes' own groups, then every other one. */
+	for (int round = 0; round < 2 && !r && s.satisfied < nr; round++)
+		for (g = 0; g < ng && !r && s.satisfied < nr; g++)
+			if (first[g] == !round)
+				r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
+	free(first);
+	if (r < 0)
+		return r;
+	return s.err;
+}
+
+void name_want_free(struct name_want *w, size_t nr)
+{
+	size_t i, k;
+
+	for (i = 0; i < nr; i++) {
+		for (k = 0; k < w[i].nr; k++)
+			free(w[i].names[k]);
+		free(w[i].names);
+	}
+}
