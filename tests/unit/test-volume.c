@@ -183,12 +183,18 @@ COW_TEST(volume_metadata_enospc_then_abort)
 	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	CHECK(!cow_pmd_metadata_exhausted(tp.pmd));
 	for (i = 0; i < 100000 && !r; i++) {
 		r = cow_volume_alloc_chunk(v, &d);
 		if (!r)
 			r = cow_volume_insert(v, i * 1000, d);
 	}
 	CHECK_EQ(r, -ENOSPC);
+	/* The metadata's -ENOSPC, not the data device's (the target's mode). */
+	CHECK(cow_pmd_metadata_exhausted(tp.pmd));
+	CHECK_EQ(cow_volume_alloc_chunk(v, &d), -ENOSPC);
+	CHECK_OK(cow_pmd_get_free_data_chunks(tp.pmd, &free_blocks));
+	CHECK(free_blocks > 0);
 	/* Refused before starting: the transaction is intact. */
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	tp_check(tp.bm);
@@ -197,6 +203,7 @@ COW_TEST(volume_metadata_enospc_then_abort)
 	CHECK_OK(cow_pmd_commit(tp.pmd));
 	CHECK_OK(cow_pmd_get_free_metadata_blocks(tp.pmd, &free_blocks));
 	CHECK(free_blocks > 0);
+	CHECK(!cow_pmd_metadata_exhausted(tp.pmd));
 	CHECK_OK(cow_volume_alloc_chunk(v, &d));
 	CHECK_OK(cow_volume_insert(v, 1, d));
 	cow_pmd_close_volume(v);

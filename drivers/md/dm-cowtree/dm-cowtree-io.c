@@ -609,7 +609,7 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 	}
 	r = cow_volume_alloc_chunk(vol->cvol, &dchunk);
 	mutex_unlock(&pool->commit_lock);
-	if (r == -ENOSPC) {
+	if (r == -ENOSPC && !cow_pmd_metadata_exhausted(pool->pmd)) {
 		cell_release(pool, cell);
 		if (pool->pf.error_if_no_space) {
 			cow_pool_set_mode(pool, COW_MODE_OUT_OF_DATA_SPACE);

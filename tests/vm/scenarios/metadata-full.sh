@@ -38,4 +38,23 @@ vol_activate pool 1 v 262144
 pat_verify /dev/mapper/v --tag 1 --gen 3 --length 1M
 vol_deactivate v
 pool_remove pool
+
+# The same with one 4 KiB write at a time: each write's chunk is
+# allocated after the previous write's mapping was inserted, so when an
+# insert takes the metadata below its reserve, the next allocation is what
+# finds it full.  That -ENOSPC is the metadata's: the pool must go
+# read-only, not out_of_data_space (the data device is far from full).
+log "exhaust the metadata with one write at a time"
+dd if=/dev/zero of=/dev/mapper/meta bs=4k count=1 2>/dev/null
+pool_create pool /dev/mapper/meta /dev/ram0 8
+msg pool create 1 v
+vol_activate pool 1 v 262144
+if dd if=/dev/zero of=/dev/mapper/v bs=4k oflag=direct 2>/tmp/err; then
+	die "dd filled 128 MiB of 4 KiB chunks with 1 MiB of metadata"
+fi
+log "status after exhaustion: $(dmsetup status pool)"
+[ "$(pool_mode pool)" = ro ] || die "pool not read-only after metadata exhaustion by single writes: $(dmsetup status pool)"
+[ "$(pool_status_field pool 8)" = needs_check ] || die "needs_check not set"
+vol_deactivate v
+pool_remove pool
 log "metadata-full ok"

@@ -534,6 +534,16 @@ int cow_pmd_get_free_metadata_blocks(struct cow_pool_metadata *pmd,
 	return 0;
 }
 
+bool cow_pmd_metadata_exhausted(struct cow_pool_metadata *pmd)
+{
+	bool r;
+
+	down_read(&pmd->lock);
+	r = cow_msm_nr_available(pmd->msm) < COW_OP_METADATA_RESERVE;
+	up_read(&pmd->lock);
+	return r;
+}
+
 int cow_pmd_resize_data(struct cow_pool_metadata *pmd, u64 new_nr_chunks)
 {
 	int r;

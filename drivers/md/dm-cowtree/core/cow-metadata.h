@@ -99,6 +99,13 @@ int cow_pmd_get_nr_metadata_blocks(struct cow_pool_metadata *pmd, u64 *result);
 int cow_pmd_get_free_metadata_blocks(struct cow_pool_metadata *pmd,
 				     u64 *result);
 
+/*
+ * True while the metadata device has less room than one operation may
+ * need: an -ENOSPC from an operation is then the metadata's, which makes
+ * the pool read-only, not the data device's, which only stops allocation.
+ */
+bool cow_pmd_metadata_exhausted(struct cow_pool_metadata *pmd);
+
 /* Grow (never shrink: -EINVAL) the data or metadata space. */
 int cow_pmd_resize_data(struct cow_pool_metadata *pmd, u64 new_nr_chunks);
 int cow_pmd_resize_metadata(struct cow_pool_metadata *pmd, u64 new_nr_blocks);
@@ -285,7 +292,8 @@ int cow_volume_find_mapped_range(struct cow_volume *vol, u64 begin, u64 end,
 /*
  * Allocate a data chunk for this volume, preferring the one after the
  * volume's last allocation so sequential writes stay sequential.
- * -ENOSPC when the data device is full.  The chunk has one reference,
+ * -ENOSPC when the data device is full, or when the metadata device is
+ * (cow_pmd_metadata_exhausted() tells which).  The chunk has one reference,
  * owned by the caller until cow_volume_insert() consumes it.
  */
 int cow_volume_alloc_chunk(struct cow_volume *vol, u64 *dchunk);
