@@ -42,7 +42,16 @@ commit() {
 	tid=$((tid + 1))
 }
 
-pat_write /dev/mapper/a --tag $TA --gen 1
+# write_a GEN: all of a, its odd chunks allocated before its even ones, so
+# no two consecutive chunks of a are consecutive on the data device: the
+# pool cannot remap a read of a as runs, and a 4 MiB read of a is exactly
+# 64 bios below the pool (one per chunk), as read_a counts on.
+write_a() {
+	pat_write /dev/mapper/a --tag $TA --gen $1 --offset 64k --length 4032k --stride 32
+	pat_write /dev/mapper/a --tag $TA --gen $1
+}
+
+write_a 1
 pat_write /dev/mapper/b --tag $TB --gen 1 --length 4M
 commit
 [ "$(pool_used_data pool)" = 128 ] || die "want a full pool: $(dmsetup status pool)"
@@ -114,7 +123,7 @@ while [ $r -le $ROUNDS ]; do
 	blkdiscard -o $(((1 - h) * 4 * 1048576)) -l $((4 * 1048576)) /dev/mapper/b ||
 		die "discard b"
 	commit
-	pat_write /dev/mapper/a --tag $TA --gen $((r + 1))
+	write_a $((r + 1))
 	[ "$(pool_used_data pool)" = 128 ] || die "want a full pool: $(dmsetup status pool)"
 	r=$((r + 1))
 done
