@@ -21,7 +21,7 @@
 # in flight at the point changes or deletes is not checked.
 #
 # REPLAY_POINTS_MIN is the number of points wanted (default 60 here: the
-# 200+ points of the default run come from crash-replay, which is 5x
+# 140+ points of the default run come from crash-replay, which is 5x
 # cheaper a point; LONG=1 asks for 1000); the workload's step count follows
 # from it (REPLAY_FS_STEPS overrides).  Measured under TCG (2 vCPUs): a
 # log holds about 104 + 5.9 points per step (13 steps: 180 points, 36: 317,

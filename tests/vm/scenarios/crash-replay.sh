@@ -13,13 +13,13 @@
 # timeout: 2400
 # mem: 1536
 
-POINTS_MIN=${REPLAY_POINTS_MIN:-200}
+POINTS_MIN=${REPLAY_POINTS_MIN:-140}
 load_cowtree
 # The log holds ~0.7 MiB a step: size the ram disks (which use memory only
-# as they fill) for REPLAY_STEPS, 160 MiB for the default 80.  A log holds
+# as they fill) for REPLAY_STEPS, 136 MiB for the default 48.  A log holds
 # about 2 points a step (measured: REPLAY_STEPS=20 102 points, 80 210, 660
 # 1373), so LONG=1 (1000 points) asks for 660 steps (tests/check.sh).
-brd_load 4 $((100 + ${REPLAY_STEPS:-80} * 3 / 4))
+brd_load 4 $((100 + ${REPLAY_STEPS:-48} * 3 / 4))
 BACK=/dev/ram0 LOG=/dev/ram1 REPLAY=/dev/ram2 COWSTORE=/dev/ram3
 SZ=$(blockdev --getsz $BACK)
 META_SECT=32768			# 16 MiB
@@ -77,11 +77,11 @@ new_state() {
 # The snapshot is deleted 3/8 of the way through (step 30 of the default
 # 80); at 5/8 the origin is snapshotted as volume 3, and two writes later
 # rolled back to it.
-DEL_AT=$((${REPLAY_STEPS:-80} * 3 / 8))
-SNAP_AT=$((${REPLAY_STEPS:-80} * 5 / 8))
+DEL_AT=$((${REPLAY_STEPS:-48} * 3 / 8))
+SNAP_AT=$((${REPLAY_STEPS:-48} * 5 / 8))
 ROLL_AT=$((SNAP_AT + 2))
 i=0
-while [ $i -lt ${REPLAY_STEPS:-80} ]; do
+while [ $i -lt ${REPLAY_STEPS:-48} ]; do
 	r=$((2 + i % 6)) g=$((10 + i))
 	pat_write /dev/mapper/origin --tag 1 --gen $g --offset $(region_off $r) --length 2M \
 		--stride 3 --fsync
@@ -106,7 +106,7 @@ while [ $i -lt ${REPLAY_STEPS:-80} ]; do
 	fi
 	i=$((i + 1))
 done
-[ $i -gt $ROLL_AT ] || die "REPLAY_STEPS=${REPLAY_STEPS:-80} too small for the rollback"
+[ $i -gt $ROLL_AT ] || die "REPLAY_STEPS=${REPLAY_STEPS:-48} too small for the rollback"
 vol_deactivate origin
 pool_remove pool
 dmsetup remove rmeta
