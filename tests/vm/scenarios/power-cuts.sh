@@ -87,6 +87,7 @@ acked() {
 if [ $COW_BOOT = $LAST_BOOT ]; then
 	b=1 per_cut=""
 	while [ $b -lt $LAST_BOOT ]; do
+		[ "$(acked $b)" -gt 0 ] || die "no write of boot $b was acknowledged before its cut"
 		per_cut="$per_cut $(acked $b)"
 		b=$((b + 1))
 	done
@@ -118,6 +119,7 @@ esac
 replay_notes
 
 # A burst of acknowledged writes, cut at a random instant.
+: > /tmp/durable
 seed=$(awk -v b=$COW_BOOT 'BEGIN { srand(b * 7919); print int(rand() * 100000) }')
 (
 	i=0
@@ -131,13 +133,15 @@ seed=$(awk -v b=$COW_BOOT 'BEGIN { srand(b * 7919); print int(rand() * 100000) }
 		cowpattern write /dev/mapper/v$id --tag $id --gen $g --offset $((r * 2))M \
 			--length 2M --random-order $i --fsync --quiet || exit 1
 		note write $id $r $g
+		echo $g >> /tmp/durable	# the note is on disk: verified next boot
 	done
 ) &
 writer=$!
 cut_ms=$(( 500 + seed % 3500 ))
 usleep $((cut_ms * 1000))
 # The writer must still be writing, and have had at least one write
-# acknowledged (else this cut tests nothing): wait for the first if need be.
+# acknowledged and noted on disk (else this cut tests nothing): wait for
+# the first if need be.
 writer_alive() {
 	kill -0 $writer 2>/dev/null && return 0
 	rc=0
@@ -145,13 +149,13 @@ writer_alive() {
 	die "boot $COW_BOOT: the writer burst ended (status $rc) before the power cut"
 }
 waited=0
-while writer_alive && [ "$(acked $COW_BOOT)" = 0 ]; do
+while writer_alive && [ ! -s /tmp/durable ]; do
 	[ $waited -lt 300 ] || die "boot $COW_BOOT: no write acknowledged in $cut_ms ms + 30 s"
 	usleep 100000
 	waited=$((waited + 1))
 done
 writer_alive
-log "boot $COW_BOOT: power cut after $((cut_ms + waited * 100)) ms of writes, $(acked $COW_BOOT) acknowledged"
+log "boot $COW_BOOT: power cut after $((cut_ms + waited * 100)) ms of writes, $(wc -l < /tmp/durable) acknowledged"
 power_cut
 sleep 60
 die "still running after power_cut"
