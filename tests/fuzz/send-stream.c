@@ -8,9 +8,10 @@
  * record only after a stream whose totals add up.  Every rejection must
  * come with a message.
  *
- * Inputs whose first byte is odd are parsed as they are; the others get
- * every checksum (and the end record's stream checksum) made right first,
- * so the fuzzer gets past them to the checks behind them.
+ * Inputs whose last byte is odd are parsed as they are; the others (a
+ * stream ends with reserved zeroes) get every checksum, and the end
+ * record's stream checksum, made right first, so the fuzzer gets past them
+ * to the checks behind them.
  */
 #include "send/send.h"
 
@@ -82,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t seq, next_chunk, nr_chunks, data_chunks = 0, hole_chunks = 0;
 	int ret;
 
-	if (size && !(data[0] & 1)) {
+	if (size && !(data[size - 1] & 1)) {
 		copy = malloc(size);
 		if (!copy)
 			return 0;
