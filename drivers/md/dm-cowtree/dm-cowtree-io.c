@@ -253,6 +253,7 @@ static struct cow_cell *range_cell(struct cow_pool *pool, struct cow_vol *vol,
 static bool write_fenced(struct cow_pool *pool, struct cow_vol *vol,
 			 u64 vchunk, unsigned int nr)
 {
+	/* Pairs with cow_io_fence(): the range is set before the volume. */
 	if (likely(smp_load_acquire(&pool->fence_cvol) != vol->cvol))
 		return false;
 	return vchunk < READ_ONCE(pool->fence_end) &&
@@ -271,10 +272,11 @@ void cow_io_fence(struct cow_pool *pool, struct cow_volume *cvol, u64 begin,
 
 	WRITE_ONCE(pool->fence_begin, begin);
 	WRITE_ONCE(pool->fence_end, end);
+	/* Pairs with write_fenced(): the range is visible with the volume. */
 	smp_store_release(&pool->fence_cvol, cvol);
 	epoch = cow_ds_close(&pool->all_io);
 	while (!cow_ds_passed(&pool->all_io, epoch, false))
-		msleep(1);
+		usleep_range(1000, 2000);
 }
 
 void cow_io_unfence(struct cow_pool *pool)
