@@ -69,7 +69,7 @@ struct cow_deferred_set {
  */
 struct cow_cell {
 	struct hlist_node node;
-	struct cow_vol *vol;
+	struct cow_volume *cvol;
 	u64 vchunk;
 	struct bio_list waiters;
 };
@@ -128,6 +128,16 @@ struct cow_pool {
 	bool commit_requested;
 	bool suspended;
 	bool reclaim_after_commit;	/* cow_io_reclaim_after_commit() */
+
+	/*
+	 * A share message's write fence (cow_io_fence()): writes to chunks
+	 * [fence_begin, fence_end) of fence_cvol wait in wait_fence.  Set
+	 * under lock; the map path reads fence_cvol with acquire.
+	 */
+	struct mutex share_lock;	/* one share message at a time */
+	struct cow_volume *fence_cvol;
+	u64 fence_begin, fence_end;
+	struct bio_list wait_fence;
 };
 
 /* One active cowtree volume target. */
@@ -201,10 +211,39 @@ void cow_io_requeue_no_space(struct cow_pool *pool, struct cow_vol *vol);
 
 int cow_volume_map(struct dm_target *ti, struct bio *bio);
 
+/*
+ * Lock chunk @vchunk of volume @cvol against the I/O path's writes (which
+ * take the same cells): NULL if it is locked already, or an ERR_PTR.
+ */
+struct cow_cell *cow_cell_try_lock(struct cow_pool *pool,
+				   struct cow_volume *cvol, u64 vchunk);
+void cow_cell_release(struct cow_pool *pool, struct cow_cell *cell);
+/*
+ * Hold writes to chunks [@begin, @end) of @cvol until cow_io_unfence(),
+ * and wait until the I/O that looked its chunk up before has completed:
+ * then no write to those chunks is in flight, and none overwrites them in
+ * place or copies them (breaking sharing) before cow_io_unfence().
+ */
+void cow_io_fence(struct cow_pool *pool, struct cow_volume *cvol, u64 begin,
+		  u64 end);
+/* Lift the fence; the writes it held go to the worker. */
+void cow_io_unfence(struct cow_pool *pool);
+
 /* Seconds writes wait for data space before failing (module parameter). */
 extern unsigned int cow_no_space_timeout_secs;
 /* enum cow_copy_mode (module parameter copy_mode). */
 extern int cow_copy_mode;
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-share.c */
+
+/*
+ * The share message (parsed in @msg): compare and share its chunks, and
+ * write "compared N shared N different N busy N skipped N outcome C..."
+ * into @result.  The caller commits.
+ */
+int cow_share_message(struct cow_pool *pool, const struct cow_msg *msg,
+		      char *result, unsigned int maxlen);
 
 /*----------------------------------------------------------------*/
 /* dm-cowtree-ds.c */
