@@ -63,6 +63,7 @@ int live_hold(const char *pool, struct live_hold *h)
 	if (pool_open(pool, &p))
 		return -ENODEV;
 	devno_path(p->meta_dev, h->meta_path, sizeof(h->meta_path));
+	devno_path(p->data_dev, h->data_path, sizeof(h->data_path));
 	r = pool_status_read(pool, &st);
 	if (r)
 		goto out;

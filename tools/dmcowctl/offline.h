@@ -154,6 +154,7 @@ int delta_held_root(const char *dev, uint64_t held, uint64_t a, uint64_t b,
 struct live_hold {
 	char pool[128];
 	char meta_path[160];	/* /dev/NAME or /dev/block/MAJ:MIN */
+	char data_path[160];	/* the pool's data device, named alike */
 	uint64_t held;
 	bool reserved;		/* by us: release it */
 };
