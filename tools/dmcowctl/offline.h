@@ -154,12 +154,13 @@ int delta_held_root(const char *dev, uint64_t held, uint64_t a, uint64_t b,
 struct live_hold {
 	char pool[128];
 	char meta_path[160];	/* /dev/NAME or /dev/block/MAJ:MIN */
-	char data_path[160];	/* the pool's data device, named alike */
 	uint64_t held;
 	bool reserved;		/* by us: release it */
 };
 
 int live_hold(const char *pool, struct live_hold *h);
+/* /dev/NAME of a device "MAJ:MIN" (from sysfs), or /dev/block/MAJ:MIN. */
+void live_devno_path(const char *devno, char *buf, size_t len);
 void live_release(struct live_hold *h);
 /* Volume id of NAME (or a number) in an active pool; -ENOENT if none. */
 int live_volume_id(const char *pool, const char *name, uint64_t *id);
