@@ -262,7 +262,7 @@ static int plan_key(struct planner *pl, u64 key, bool hole)
 }
 
 /* As 'dmcowctl delta': the same data chunk at another time is no change. */
-static int plan_fn(void *context, u64 key, const struct send_map *a,
+static int plan_fn(void *context, uint64_t key, const struct send_map *a,
 		   const struct send_map *b)
 {
 	struct planner *pl = context;
