@@ -14,8 +14,8 @@
  *              chunks, from a held metadata snapshot (through send/delta.c,
  *              so through the core); which volume may take the other's chunk
  *   compare.c  reading both sides from the pool's data device, comparing
- *   share.c    the share messages: batches, their answer, the retry the
- *              other way round
+ *   share.c    the share messages: batches, the retry the other way round
+ *   answer.c   the pool's answer to one, checked
  *   report.c   the totals as text or JSON
  *
  * Plain C types only (see offline.h): no core and no libdevmapper headers.
@@ -128,7 +128,7 @@ void reshare_reader_close(struct reshare_reader *rd);
 int reshare_compare(struct reshare_reader *rd, struct reshare_chunk *c, size_t n);
 
 /*----------------------------------------------------------------
- * Share messages (share.c)
+ * Share messages (answer.c, share.c)
  *--------------------------------------------------------------*/
 
 /* The answer of the pool to one share message. */
