@@ -70,7 +70,7 @@ static int check_outcome(const struct reshare_result *res, unsigned int count,
 		return bad_answer(err, errlen, "%zu outcomes for %u chunks",
 				  strlen(res->outcome), count);
 	for (i = 0; i < count; i++) {
-		k = strchr(kinds, res->outcome[i]);
+		k = memchr(kinds, res->outcome[i], 4);
 		if (!k)
 			return bad_answer(err, errlen, "unknown outcome '%c' of chunk %u",
 					  res->outcome[i], i);
