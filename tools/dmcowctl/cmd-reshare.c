@@ -47,9 +47,6 @@ static int find_volumes(struct reshare_job *job)
 			return DMCOWCTL_EXIT_ERR;
 		job->id[i] = v->id;
 	}
-	if (job->id[0] == job->id[1])
-		return usage_err(SYN, "'%s' and '%s' are the same volume: give two different volumes",
-				 job->ref[0].name, job->ref[1].name);
 	if (job->dry_run)
 		return 0;
 	if (pool_status_read(job->pool->name, &st))
