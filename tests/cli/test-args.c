@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
+#include "unit-check.h"
+
 static char last_err[512];
 
 void dmcowctl_err(const char *fmt, ...)
@@ -26,23 +27,6 @@ void dmcowctl_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_err, sizeof(last_err), fmt, ap);
 	va_end(ap);
-}
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "PASS" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (ok)
-		passed++;
-	else
-		failed++;
 }
 
 static void size_ok(const char *s, uint64_t want)
