@@ -31,6 +31,7 @@
 #include "dm-cowtree.h"
 
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/hash.h>
 #include <linux/highmem.h>
 #include <linux/slab.h>
@@ -133,34 +134,39 @@ static void remap_counted(struct cow_pool *pool, struct bio *bio, u64 dchunk,
 }
 
 /*----------------------------------------------------------------*/
-/* Cells: one per chunk being provisioned or unshared. */
+/*
+ * Cells: one per chunk being provisioned or unshared, or compared by a
+ * share message.  A cell locks the chunk of the volume (the core handle,
+ * which every active table of the volume shares), not of one target.
+ */
 
 static struct hlist_head *cell_bucket(struct cow_pool *pool,
-				      struct cow_vol *vol, u64 vchunk)
+				      struct cow_volume *cvol, u64 vchunk)
 {
-	u64 key = vchunk ^ ((unsigned long)vol >> 4);
+	u64 key = vchunk ^ ((unsigned long)cvol >> 4);
 
 	return &pool->cells[hash_64(key, ilog2(COW_CELL_BUCKETS))];
 }
 
-static struct cow_cell *cell_find(struct cow_pool *pool, struct cow_vol *vol,
-				  u64 vchunk)
+static struct cow_cell *cell_find(struct cow_pool *pool,
+				  struct cow_volume *cvol, u64 vchunk)
 {
 	struct cow_cell *cell;
 
-	hlist_for_each_entry(cell, cell_bucket(pool, vol, vchunk), node)
-		if (cell->vol == vol && cell->vchunk == vchunk)
+	hlist_for_each_entry(cell, cell_bucket(pool, cvol, vchunk), node)
+		if (cell->cvol == cvol && cell->vchunk == vchunk)
 			return cell;
 	return NULL;
 }
 
 /*
- * Lock the chunk for @bio.  Returns the cell, or NULL when another bio holds
- * it (then @bio waits in that cell and is deferred again on release), or an
- * ERR_PTR if no memory.
+ * Lock the chunk, for @bio if not NULL.  Returns the cell, or NULL when
+ * another holds it (then @bio waits in that cell and is deferred again on
+ * release), or an ERR_PTR if no memory.
  */
-static struct cow_cell *cell_lock(struct cow_pool *pool, struct cow_vol *vol,
-				  u64 vchunk, struct bio *bio)
+static struct cow_cell *cell_lock(struct cow_pool *pool,
+				  struct cow_volume *cvol, u64 vchunk,
+				  struct bio *bio)
 {
 	struct cow_cell *cell, *holder;
 	unsigned long flags;
@@ -170,23 +176,30 @@ static struct cow_cell *cell_lock(struct cow_pool *pool, struct cow_vol *vol,
 		return ERR_PTR(-ENOMEM);
 
 	spin_lock_irqsave(&pool->lock, flags);
-	holder = cell_find(pool, vol, vchunk);
+	holder = cell_find(pool, cvol, vchunk);
 	if (holder) {
-		bio_list_add(&holder->waiters, bio);
+		if (bio)
+			bio_list_add(&holder->waiters, bio);
 		spin_unlock_irqrestore(&pool->lock, flags);
 		kmem_cache_free(cell_cache, cell);
 		return NULL;
 	}
-	cell->vol = vol;
+	cell->cvol = cvol;
 	cell->vchunk = vchunk;
 	bio_list_init(&cell->waiters);
-	hlist_add_head(&cell->node, cell_bucket(pool, vol, vchunk));
+	hlist_add_head(&cell->node, cell_bucket(pool, cvol, vchunk));
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return cell;
 }
 
+struct cow_cell *cow_cell_try_lock(struct cow_pool *pool,
+				   struct cow_volume *cvol, u64 vchunk)
+{
+	return cell_lock(pool, cvol, vchunk, NULL);
+}
+
 /* Release the chunk; its waiters go back to the worker in order. */
-static void cell_release(struct cow_pool *pool, struct cow_cell *cell)
+void cow_cell_release(struct cow_pool *pool, struct cow_cell *cell)
 {
 	unsigned long flags;
 	bool wake;
@@ -214,7 +227,7 @@ static struct cow_cell *range_cell(struct cow_pool *pool, struct cow_vol *vol,
 
 	if (end - begin <= COW_CELL_BUCKETS / 16) {
 		for (v = begin; v < end; v++) {
-			cell = cell_find(pool, vol, v);
+			cell = cell_find(pool, vol->cvol, v);
 			if (cell)
 				return cell;
 		}
@@ -222,10 +235,23 @@ static struct cow_cell *range_cell(struct cow_pool *pool, struct cow_vol *vol,
 	}
 	for (i = 0; i < COW_CELL_BUCKETS; i++)
 		hlist_for_each_entry(cell, &pool->cells[i], node)
-			if (cell->vol == vol && cell->vchunk >= begin &&
+			if (cell->cvol == vol->cvol && cell->vchunk >= begin &&
 			    cell->vchunk < end)
 				return cell;
 	return NULL;
+}
+
+/*
+ * Polls: a share message is rare and waits for I/O already issued, which
+ * completes in milliseconds; the deferred set's one waiter slot is the
+ * reuse barrier's.
+ */
+void cow_io_wait_inflight(struct cow_pool *pool)
+{
+	u64 epoch = cow_ds_close(&pool->all_io);
+
+	while (!cow_ds_passed(&pool->all_io, epoch, false))
+		msleep(1);
 }
 
 /*----------------------------------------------------------------*/
@@ -604,13 +630,13 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 	if (wait_for_reuse(pool, bio)) {
 		mutex_unlock(&pool->commit_lock);
 		/* Its waiters go back to the worker and queue up behind it. */
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		return;
 	}
 	r = cow_volume_alloc_chunk(vol->cvol, &dchunk);
 	mutex_unlock(&pool->commit_lock);
 	if (r == -ENOSPC && !cow_pmd_metadata_exhausted(pool->pmd)) {
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		if (pool->pf.error_if_no_space) {
 			cow_pool_set_mode(pool, COW_MODE_OUT_OF_DATA_SPACE);
 			bio->bi_status = BLK_STS_NOSPC;
@@ -624,7 +650,7 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 		return;
 	}
 	if (r) {
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		cow_pool_metadata_failed(pool, "cow_volume_alloc_chunk", r);
 		bio_io_error(bio);
 		return;
@@ -634,7 +660,7 @@ static void provision(struct cow_pool *pool, struct cow_vol *vol,
 	m = kmem_cache_alloc(mapping_cache, GFP_NOIO);
 	if (!m) {
 		cow_volume_free_unused_chunk(vol->cvol, dchunk);
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
 		return;
@@ -709,7 +735,7 @@ static void complete_mapping(struct cow_pool *pool, struct cow_mapping *m)
 		bio_endio(bio);
 	}
 out:
-	cell_release(pool, m->cell);
+	cow_cell_release(pool, m->cell);
 	kmem_cache_free(mapping_cache, m);
 }
 
@@ -787,7 +813,7 @@ static void process_write(struct cow_pool *pool, struct cow_vol *vol,
 	u64 epoch;
 	int r;
 
-	cell = cell_lock(pool, vol, vchunk, bio);
+	cell = cell_lock(pool, vol->cvol, vchunk, bio);
 	if (!cell)
 		return;		/* waits behind the chunk's holder */
 	if (IS_ERR(cell)) {
@@ -799,21 +825,21 @@ static void process_write(struct cow_pool *pool, struct cow_vol *vol,
 	epoch = cow_ds_enter(&pool->all_io);
 	r = cow_volume_lookup(vol->cvol, vchunk, true, &lr);
 	if (r == 0 && !lr.shared) {
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		remap_counted(pool, bio, lr.dchunk, epoch);
 		issue_remapped(pool, bio);
 		return;
 	}
 	io_exit(pool, epoch);
 	if (r && r != -ENODATA) {
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		cow_pool_err_limit(pool, "volume %llu: chunk lookup failed: error = %d",
 				   (unsigned long long)vol->id, r);
 		bio_io_error(bio);
 		return;
 	}
 	if (!can_provision(pool, bio)) {
-		cell_release(pool, cell);
+		cow_cell_release(pool, cell);
 		return;
 	}
 	provision(pool, vol, cell, bio, r == 0 ? &lr : NULL);
@@ -1137,6 +1163,7 @@ int cow_io_init(struct cow_pool *pool)
 	bio_list_init(&pool->wait_reuse);
 	cow_ds_init(&pool->all_io);
 	mutex_init(&pool->commit_lock);
+	mutex_init(&pool->share_lock);
 	pool->reuse_barrier = 0;
 	atomic_set(&pool->rmw_pages_used, 0);
 	INIT_LIST_HEAD(&pool->prepared_mappings);

@@ -637,6 +637,7 @@ static int msg_execute(struct cow_pool *pool, const struct cow_msg *msg)
 		return cow_pmd_set_received(pmd, msg->id, msg->received_from,
 					    msg->received_mark);
 	case COW_MSG_VOLUMES:
+	case COW_MSG_SHARE:	/* pool_message(): it has output */
 		break;
 	}
 	return -EINVAL;
@@ -710,7 +711,9 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 	}
 
 	r = cow_parse_msg_args(desc, argc, argv, &msg, origin_not_live, pool);
-	if (!r)
+	if (!r && desc->type == COW_MSG_SHARE)
+		r = cow_share_message(pool, &msg, result, maxlen);
+	else if (!r)
 		r = msg_execute(pool, &msg);
 	cow_msg_free(&msg);
 	if (r) {
@@ -718,7 +721,9 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 		      dm_device_name(pool->pool_md), desc->name, r);
 		return r;
 	}
-	return cow_io_commit(pool);
+	r = cow_io_commit(pool);
+	/* 1: the result buffer holds output */
+	return !r && desc->type == COW_MSG_SHARE ? 1 : r;
 }
 
 /*----------------------------------------------------------------*/

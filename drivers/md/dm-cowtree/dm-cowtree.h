@@ -69,7 +69,7 @@ struct cow_deferred_set {
  */
 struct cow_cell {
 	struct hlist_node node;
-	struct cow_vol *vol;
+	struct cow_volume *cvol;
 	u64 vchunk;
 	struct bio_list waiters;
 };
@@ -128,6 +128,8 @@ struct cow_pool {
 	bool commit_requested;
 	bool suspended;
 	bool reclaim_after_commit;	/* cow_io_reclaim_after_commit() */
+
+	struct mutex share_lock;	/* one share message at a time */
 };
 
 /* One active cowtree volume target. */
@@ -201,10 +203,34 @@ void cow_io_requeue_no_space(struct cow_pool *pool, struct cow_vol *vol);
 
 int cow_volume_map(struct dm_target *ti, struct bio *bio);
 
+/*
+ * Lock chunk @vchunk of volume @cvol against the I/O path's writes (which
+ * take the same cells): NULL if it is locked already, or an ERR_PTR.
+ */
+struct cow_cell *cow_cell_try_lock(struct cow_pool *pool,
+				   struct cow_volume *cvol, u64 vchunk);
+void cow_cell_release(struct cow_pool *pool, struct cow_cell *cell);
+/*
+ * Wait until all I/O to mapped chunks that looked its chunk up before
+ * this call has completed.
+ */
+void cow_io_wait_inflight(struct cow_pool *pool);
+
 /* Seconds writes wait for data space before failing (module parameter). */
 extern unsigned int cow_no_space_timeout_secs;
 /* enum cow_copy_mode (module parameter copy_mode). */
 extern int cow_copy_mode;
+
+/*----------------------------------------------------------------*/
+/* dm-cowtree-share.c */
+
+/*
+ * The share message (parsed in @msg): compare and share its chunks, and
+ * write "compared N shared N different N busy N skipped N outcome C..."
+ * into @result.  The caller commits.
+ */
+int cow_share_message(struct cow_pool *pool, const struct cow_msg *msg,
+		      char *result, unsigned int maxlen);
 
 /*----------------------------------------------------------------*/
 /* dm-cowtree-ds.c */

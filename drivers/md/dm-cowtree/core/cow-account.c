@@ -112,24 +112,25 @@ u64 cow_acct_take(struct cow_pool_metadata *pmd, u64 id, bool consume)
 }
 
 /*
- * One more chunk is @id's alone.  An open volume counts it in its handle;
- * a closed one in the in-memory batch, so a run of break-sharing writes
- * does not rewrite the record every time.
+ * One more chunk (@delta 1), or one fewer (@delta -1), is @id's alone.  An
+ * open volume counts it in its handle; a closed one in the in-memory batch
+ * (modulo 2^64, so a batch may go below zero), so a run of break-sharing
+ * writes does not rewrite the record every time.
  */
-static int add_exclusive(struct cow_pool_metadata *pmd, u64 id)
+static int change_exclusive(struct cow_pool_metadata *pmd, u64 id, int delta)
 {
 	struct cow_volume *open = cow_vol_find_open(pmd, id);
 	unsigned int i;
 	int r;
 
 	if (open) {
-		open->exclusive++;
+		open->exclusive += delta;
 		open->dirty = true;
 		return 0;
 	}
 	for (i = 0; i < pmd->nr_acct_pending; i++) {
 		if (pmd->acct_pending[i].id == id) {
-			pmd->acct_pending[i].delta++;
+			pmd->acct_pending[i].delta += delta;
 			return 0;
 		}
 	}
@@ -140,8 +141,17 @@ static int add_exclusive(struct cow_pool_metadata *pmd, u64 id)
 	}
 	i = pmd->nr_acct_pending++;
 	pmd->acct_pending[i].id = id;
-	pmd->acct_pending[i].delta = 1;
+	pmd->acct_pending[i].delta = delta;
 	return 0;
+}
+
+/* Finds the holders of @dchunk at @key in @family other than @except. */
+static int find_holders(struct holder_scan *hs)
+{
+	int r = cow_btree_walk(&hs->pmd->vol_info, &hs->pmd->volumes_root, 0,
+			       U64_MAX, scan_record, hs);
+
+	return r < 0 ? r : 0;
 }
 
 int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
@@ -153,13 +163,29 @@ int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
 	};
 	int r;
 
-	r = cow_btree_walk(&pmd->vol_info, &pmd->volumes_root, 0, U64_MAX,
-			   scan_record, &hs);
-	if (r < 0)
+	r = find_holders(&hs);
+	if (r)
 		return r;
 	*was_sole = !hs.nr;
 	if (hs.nr == 1 && !cow_id_deleting(hs.holder))
-		return add_exclusive(pmd, hs.holder);
+		return change_exclusive(pmd, hs.holder, 1);
+	return 0;
+}
+
+int cow_acct_gain(struct cow_pool_metadata *pmd, u64 gainer, u64 family,
+		  u64 key, u64 dchunk)
+{
+	struct holder_scan hs = {
+		.pmd = pmd, .dropper = gainer, .family = family,
+		.key = key, .dchunk = dchunk,
+	};
+	int r;
+
+	r = find_holders(&hs);
+	if (r)
+		return r;
+	if (hs.nr == 1 && !cow_id_deleting(hs.holder))
+		return change_exclusive(pmd, hs.holder, -1);
 	return 0;
 }
 

@@ -11,6 +11,12 @@ static bool is_shared(struct cow_volume *vol, u64 v)
 	return cow_mapping_maybe_shared(vol->pmd, vol->snap_time, v);
 }
 
+/* Called with pmd->lock held (cow_volume_fence()). */
+static bool fenced(struct cow_volume *vol, u64 vchunk)
+{
+	return vchunk >= vol->fence_begin && vchunk < vol->fence_end;
+}
+
 /* Common checks of calls on an open volume. */
 static int vol_usable(struct cow_volume *vol)
 {
@@ -198,9 +204,15 @@ int cow_volume_lookup_run(struct cow_volume *vol, u64 vchunk,
 		goto out;
 	result->dchunk = cow_mapping_chunk(first);
 	result->shared = is_shared(vol, first);
+	if (fenced(vol, vchunk)) {
+		result->shared = true;
+		*nr = 1;
+		goto out;
+	}
 	/* The run goes on while the chunks follow and share alike. */
 	for (n = 1; n < max_chunks; n++) {
-		if (lookup_value(vol, vchunk + n, can_block, &v) ||
+		if (fenced(vol, vchunk + n) ||
+		    lookup_value(vol, vchunk + n, can_block, &v) ||
 		    cow_mapping_chunk(v) != result->dchunk + n ||
 		    is_shared(vol, v) != result->shared)
 			break;
@@ -439,6 +451,129 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 	flush_freed(&rm);
 	r = cow_pmd_note_change(pmd, r);
 out:
+	up_write(&pmd->lock);
+	return r;
+}
+
+/*----------------------------------------------------------------*/
+/* Sharing the chunks of two volumes again */
+
+void cow_volume_fence(struct cow_volume *vol, u64 begin, u64 end)
+{
+	down_write(&vol->pmd->lock);
+	vol->fence_begin = begin;
+	vol->fence_end = end;
+	up_write(&vol->pmd->lock);
+}
+
+/* Both mappings of @vchunk, under pmd->lock. */
+static int share_lookup(struct cow_volume *dst, struct cow_volume *src,
+			u64 vchunk, struct cow_share_probe *probe)
+{
+	int r = lookup_value(dst, vchunk, true, &probe->dst_value);
+
+	if (!r)
+		r = lookup_value(src, vchunk, true, &probe->src_value);
+	probe->dst_dchunk = cow_mapping_chunk(probe->dst_value);
+	probe->src_dchunk = cow_mapping_chunk(probe->src_value);
+	return r;
+}
+
+/*
+ * Is the source's mapping shared as both volumes see it?  Then a write to
+ * either breaks sharing first.  The held root does not count: it may be
+ * released while the chunk is still shared.
+ */
+static bool shareable_time(struct cow_volume *dst, struct cow_volume *src,
+			   u64 src_value)
+{
+	u32 t = cow_mapping_time(src_value);
+
+	return t < src->snap_time && t < dst->snap_time;
+}
+
+int cow_volume_share_probe(struct cow_volume *dst, struct cow_volume *src,
+			   u64 vchunk, struct cow_share_probe *probe)
+{
+	int r;
+
+	down_read(&dst->pmd->lock);
+	r = vol_usable(dst);
+	if (!r)
+		r = vol_usable(src);
+	if (!r && dst->family != src->family)
+		r = -EXDEV;
+	if (!r)
+		r = share_lookup(dst, src, vchunk, probe);
+	if (!r && (probe->dst_dchunk == probe->src_dchunk ||
+		   !shareable_time(dst, src, probe->src_value)))
+		r = -ENODATA;
+	up_read(&dst->pmd->lock);
+	return r;
+}
+
+static int share(struct cow_volume *dst, u64 vchunk, u64 src_value)
+{
+	struct cow_pool_metadata *pmd = dst->pmd;
+	u64 d = cow_mapping_chunk(src_value), old_value;
+	__le64 v = cpu_to_le64(src_value), old;
+	bool existed;
+	u32 count;
+	int r;
+
+	/* The chunk may stop being its only holder's (src or another). */
+	r = pmd->accounting ?
+		cow_acct_gain(pmd, dst->id, dst->family, vchunk, d) : 0;
+	if (!r)
+		r = cow_sm_inc(pmd->dsm, d);
+	if (!r)
+		r = cow_vol_ensure_own_record(dst);
+	if (r)
+		return r;
+	r = cow_btree_insert(&pmd->map_info, &dst->mapping, vchunk, &v, &old,
+			     &existed);
+	dst->dirty = true;
+	if (r || !existed) {
+		xlate_drop_range(dst, vchunk, vchunk + 1);
+		return r ? r : -EIO;	/* the probe saw it mapped */
+	}
+	xlate_put(dst, vchunk, src_value);
+	old_value = le64_to_cpu(old);
+	if (cow_mapping_time(old_value) >= dst->origin_time)
+		dst->written--;
+	if (cow_mapping_time(src_value) >= dst->origin_time)
+		dst->written++;
+	d = cow_mapping_chunk(old_value);
+	r = cow_sm_dec(pmd->dsm, d, &count);
+	if (!r && pmd->accounting)
+		r = cow_acct_vol_dropped(dst, vchunk, d, count);
+	return r;
+}
+
+int cow_volume_share(struct cow_volume *dst, struct cow_volume *src,
+		     u64 vchunk, const struct cow_share_probe *probe)
+{
+	struct cow_pool_metadata *pmd = dst->pmd;
+	struct cow_share_probe now;
+	int r;
+
+	down_write(&pmd->lock);
+	r = vol_usable(dst);
+	if (!r)
+		r = vol_usable(src);
+	if (!r && dst->family != src->family)
+		r = -EXDEV;
+	if (!r)
+		r = cow_pmd_check_space(pmd);
+	if (!r)
+		r = share_lookup(dst, src, vchunk, &now);
+	if (r == -ENODATA || (!r && (now.dst_value != probe->dst_value ||
+				     now.src_value != probe->src_value)))
+		r = -EAGAIN;
+	if (!r && !shareable_time(dst, src, now.src_value))
+		r = -EAGAIN;	/* a snapshot cannot make it younger: paranoia */
+	if (!r)
+		r = cow_pmd_note_change(pmd, share(dst, vchunk, now.src_value));
 	up_write(&pmd->lock);
 	return r;
 }

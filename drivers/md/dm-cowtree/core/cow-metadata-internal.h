@@ -40,6 +40,7 @@ struct cow_volume {
 	u64 written;		/* written_since_origin */
 	u64 exclusive;		/* exclusive_chunks */
 	u64 family;
+	u64 fence_begin, fence_end;	/* cow_volume_fence() */
 	/*
 	 * Translation cache (NULL if it could not be allocated): entries
 	 * change under pmd->lock held for writing, or under xlate_lock by
@@ -169,6 +170,13 @@ int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
  */
 int cow_acct_vol_dropped(struct cow_volume *vol, u64 key, u64 dchunk,
 			 u32 count);
+/*
+ * Record @gainer (a live volume of @family) is about to map @dchunk at
+ * @key too: if the chunk had exactly one holder and it is a live volume,
+ * the chunk is no longer exclusive to it.
+ */
+int cow_acct_gain(struct cow_pool_metadata *pmd, u64 gainer, u64 family,
+		  u64 key, u64 dchunk);
 /* Turn the (removed) record @rec into a deleting record; takes its tree. */
 int cow_acct_retire(struct cow_pool_metadata *pmd, struct cow_disk_volume *rec);
 /* Account deleting records' chunks, spending *budget; see cow-account.c. */

@@ -318,6 +318,44 @@ int cow_volume_remove_range(struct cow_volume *vol, u64 begin, u64 end,
 
 int cow_volume_get_mapped_count(struct cow_volume *vol, u64 *result);
 
+/*----------------------------------------------------------------*/
+/* Sharing the chunks of two volumes again (the pool's share message) */
+
+/*
+ * Fence [@begin, @end) of @vol, or lift it (@begin == @end): while fenced,
+ * lookups report those chunks as shared, so the I/O path sends every
+ * write to them through its per-chunk locks (cells) instead of
+ * overwriting in place.  One fence per volume; the caller serialises.
+ */
+void cow_volume_fence(struct cow_volume *vol, u64 begin, u64 end);
+
+/* What cow_volume_share() checks it is still sharing. */
+struct cow_share_probe {
+	u64 dst_value, src_value;	/* mapping values: chunk and time */
+	u64 dst_dchunk, src_dchunk;
+};
+
+/*
+ * May @dst's @vchunk be made to map @src's data chunk at @vchunk?  0 with
+ * both chunks in *probe if so: the caller compares their data and then
+ * calls cow_volume_share().  -ENODATA if not: unmapped in either, the same
+ * chunk already, or @src's mapping is not older than both volumes' last
+ * snapshot (sharing is decided by time stamps: a chunk written since would
+ * look exclusive to one of them and be overwritten in place).  -EXDEV if
+ * the volumes are not of one family (only those may share chunks).
+ */
+int cow_volume_share_probe(struct cow_volume *dst, struct cow_volume *src,
+			   u64 vchunk, struct cow_share_probe *probe);
+
+/*
+ * Map @dst's @vchunk to @src's data chunk (one more reference on it) and
+ * drop @dst's old chunk as an overwrite would: the counters follow.  Only
+ * if both mappings are still those of @probe: -EAGAIN if either changed.
+ * The data of the two chunks are the caller's to compare first.
+ */
+int cow_volume_share(struct cow_volume *dst, struct cow_volume *src,
+		     u64 vchunk, const struct cow_share_probe *probe);
+
 struct cow_volume_counters {
 	u64 mapped_chunks;
 	u64 exclusive_chunks;	/* chunks only this volume maps */

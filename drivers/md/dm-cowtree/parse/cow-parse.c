@@ -168,6 +168,8 @@ static const struct cow_msg_desc messages[] = {
 	  .min_args = 4, .max_args = 4 },
 	{ .name = "volumes", .type = COW_MSG_VOLUMES,
 	  .min_args = 1, .max_args = 1, .read_only = true },
+	{ .name = "share", .type = COW_MSG_SHARE,
+	  .min_args = 5, .max_args = 6 },
 };
 
 const struct cow_msg_desc *cow_parse_msg_lookup(unsigned int argc, char **argv,
@@ -313,6 +315,47 @@ static int parse_two_numbers(char **argv, u64 *a, u64 *b)
 	return 0;
 }
 
+/*
+ * share <dst id> <dst vchunk> <src id> <src vchunk> [<count>]: the pool
+ * counts shared chunks by offset (a chunk is held by volumes of a family
+ * at one vchunk), so both vchunks must be the same.
+ */
+static int parse_share(unsigned int argc, char **argv, struct cow_msg *msg)
+{
+	unsigned long long dst_vchunk, src_vchunk, count = 1;
+	int r;
+
+	r = parse_id(argv[1], &msg->id);
+	if (!r)
+		r = parse_id(argv[3], &msg->src_id);
+	if (r)
+		return r;
+	if (kstrtoull(argv[2], 10, &dst_vchunk) ||
+	    kstrtoull(argv[4], 10, &src_vchunk) ||
+	    (argc == 6 && kstrtoull(argv[5], 10, &count))) {
+		cow_err("share: chunk numbers and the count must be numbers");
+		return -EINVAL;
+	}
+	if (msg->id == msg->src_id) {
+		cow_err("share: volume %llu with itself", msg->id);
+		return -EINVAL;
+	}
+	if (dst_vchunk != src_vchunk) {
+		cow_err("share: chunks are shared only at the same offset (destination chunk %llu, source chunk %llu)",
+			dst_vchunk, src_vchunk);
+		return -EINVAL;
+	}
+	if (!count || count > COW_SHARE_MAX_CHUNKS ||
+	    dst_vchunk + count < dst_vchunk) {
+		cow_err("share: count %llu is not from 1 to %u", count,
+			COW_SHARE_MAX_CHUNKS);
+		return -EINVAL;
+	}
+	msg->vchunk = dst_vchunk;
+	msg->count = count;
+	return 0;
+}
+
 int cow_parse_msg_args(const struct cow_msg_desc *desc, unsigned int argc,
 		       char **argv, struct cow_msg *msg,
 		       int (*check_origin)(void *context, u64 origin_id),
@@ -370,6 +413,8 @@ int cow_parse_msg_args(const struct cow_msg_desc *desc, unsigned int argc,
 		msg->received_from = from;
 		msg->received_mark = mark;
 		return 0;
+	case COW_MSG_SHARE:
+		return parse_share(argc, argv, msg);
 	case COW_MSG_RESERVE_METADATA_SNAP:
 	case COW_MSG_RELEASE_METADATA_SNAP:
 	case COW_MSG_VOLUMES:

@@ -80,7 +80,11 @@ enum cow_msg_type {
 	COW_MSG_SET_VISIBILITY,
 	COW_MSG_SET_RECEIVED,
 	COW_MSG_VOLUMES,
+	COW_MSG_SHARE,
 };
+
+/* Chunks one share message may compare (it holds their cells meanwhile). */
+#define COW_SHARE_MAX_CHUNKS 1024u
 
 struct cow_msg_desc {
 	const char *name;
@@ -106,6 +110,10 @@ struct cow_msg {
 	u64 sectors;		/* set_size */
 	u64 old_txn, new_txn;	/* set_transaction_id */
 	u64 received_from, received_mark;	/* set_received */
+	/* share <dst id> <dst vchunk> <src id> <src vchunk> [<count>] */
+	u64 src_id;		/* dst id is id */
+	u64 vchunk;		/* the same in both: chunks share at one offset */
+	u64 count;
 	/* create, set_name; set_visibility's new name (NULL: unchanged) */
 	const char *name;
 	u32 flags;		/* COW_VOL_F_VISIBILITY bits: create, set_visibility */
