@@ -115,27 +115,3 @@ void reshare_plan_free(struct reshare_plan *p)
 	p->c = NULL;
 	p->nr = p->cap = 0;
 }
-
-/*
- * A volume writes in place a chunk it mapped at or after its last snapshot
- * (its own, unshared).  Giving such a chunk to the other volume would let
- * the writes of one show in the other; and a chunk made at or after the
- * destination's last snapshot would look unshared to the destination.
- */
-static bool may_give(const struct reshare_plan *p, const struct reshare_chunk *c,
-		     unsigned int src)
-{
-	uint32_t t = c->map[src].time;
-
-	return t < p->vol[0].snap_time && t < p->vol[1].snap_time;
-}
-
-enum reshare_dir reshare_predict(const struct reshare_plan *p,
-				 const struct reshare_chunk *c)
-{
-	if (may_give(p, c, 0))
-		return RESHARE_B_FROM_A;
-	if (may_give(p, c, 1))
-		return RESHARE_A_FROM_B;
-	return RESHARE_NEITHER;
-}

@@ -12,9 +12,10 @@
  * One file per concern:
  *   plan.c     the candidates: chunks the two volumes map to different data
  *              chunks, from a held metadata snapshot (through send/delta.c,
- *              so through the core); which volume may take the other's chunk
+ *              so through the core)
  *   compare.c  reading both sides from the pool's data device, comparing
- *   share.c    the share messages: batches, the retry the other way round
+ *   share.c    the share messages: which volume may take the other's
+ *              chunk, batches, the retry the other way round
  *   answer.c   the pool's answer to one, checked
  *   report.c   the totals as text or JSON
  *
@@ -96,13 +97,6 @@ struct reshare_totals {
 int reshare_plan_build(const char *meta_path, uint64_t held, uint64_t a,
 		       uint64_t b, struct reshare_plan *p);
 void reshare_plan_free(struct reshare_plan *p);
-/*
- * The way the pool will let @c be shared, by the rule it applies (a chunk
- * may be given to the other volume only if it is shared already: made
- * before the last snapshot of both volumes), RESHARE_B_FROM_A first.
- */
-enum reshare_dir reshare_predict(const struct reshare_plan *p,
-				 const struct reshare_chunk *c);
 
 /*----------------------------------------------------------------
  * Comparing (compare.c)
@@ -130,6 +124,14 @@ int reshare_compare(struct reshare_reader *rd, struct reshare_chunk *c, size_t n
 /*----------------------------------------------------------------
  * Share messages (answer.c, share.c)
  *--------------------------------------------------------------*/
+
+/*
+ * The way the pool will let @c be shared, by the rule it applies (a chunk
+ * may be given to the other volume only if it is shared already: made
+ * before the last snapshot of both volumes), RESHARE_B_FROM_A first.
+ */
+enum reshare_dir reshare_predict(const struct reshare_plan *p,
+				 const struct reshare_chunk *c);
 
 /* The answer of the pool to one share message. */
 struct reshare_result {
