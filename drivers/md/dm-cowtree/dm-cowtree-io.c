@@ -241,17 +241,72 @@ static struct cow_cell *range_cell(struct cow_pool *pool, struct cow_vol *vol,
 	return NULL;
 }
 
-/*
- * Polls: a share message is rare and waits for I/O already issued, which
- * completes in milliseconds; the deferred set's one waiter slot is the
- * reuse barrier's.
- */
-void cow_io_wait_inflight(struct cow_pool *pool)
-{
-	u64 epoch = cow_ds_close(&pool->all_io);
+/*----------------------------------------------------------------*/
+/* The share message's write fence */
 
+/*
+ * Does a write to chunks [@vchunk, @vchunk + @nr) of @vol meet the fence?
+ * Called after the write entered all_io: cow_io_fence() sets the fence
+ * before it closes the epoch (both under all_io's lock), so a write that
+ * misses the fence is waited for.
+ */
+static bool write_fenced(struct cow_pool *pool, struct cow_vol *vol,
+			 u64 vchunk, unsigned int nr)
+{
+	/* Pairs with cow_io_fence(): the range is set before the volume. */
+	if (likely(smp_load_acquire(&pool->fence_cvol) != vol->cvol))
+		return false;
+	return vchunk < READ_ONCE(pool->fence_end) &&
+	       vchunk + nr > READ_ONCE(pool->fence_begin);
+}
+
+/*
+ * Polls for the I/O in flight: a share message is rare, that I/O was
+ * issued already and completes in milliseconds, and the deferred set's
+ * one waiter slot is the reuse barrier's.
+ */
+void cow_io_fence(struct cow_pool *pool, struct cow_volume *cvol, u64 begin,
+		  u64 end)
+{
+	u64 epoch;
+
+	WRITE_ONCE(pool->fence_begin, begin);
+	WRITE_ONCE(pool->fence_end, end);
+	/* Pairs with write_fenced(): the range is visible with the volume. */
+	smp_store_release(&pool->fence_cvol, cvol);
+	epoch = cow_ds_close(&pool->all_io);
 	while (!cow_ds_passed(&pool->all_io, epoch, false))
-		msleep(1);
+		usleep_range(1000, 2000);
+}
+
+void cow_io_unfence(struct cow_pool *pool)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	WRITE_ONCE(pool->fence_cvol, NULL);
+	wake = !bio_list_empty(&pool->wait_fence);
+	bio_list_merge(&pool->deferred_bios, &pool->wait_fence);
+	bio_list_init(&pool->wait_fence);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (wake)
+		cow_io_wake(pool);
+}
+
+/* Park a write that met the fence; false if the fence went meanwhile. */
+static bool park_fenced(struct cow_pool *pool, struct cow_vol *vol,
+			struct bio *bio)
+{
+	unsigned long flags;
+	bool parked;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	parked = write_fenced(pool, vol, bio_vchunk(pool, bio), 1);
+	if (parked)
+		bio_list_add(&pool->wait_fence, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return parked;
 }
 
 /*----------------------------------------------------------------*/
@@ -313,6 +368,14 @@ int cow_volume_map(struct dm_target *ti, struct bio *bio)
 	 * covers.
 	 */
 	epoch = cow_ds_enter(&pool->all_io);
+	if (unlikely(op_is_write(bio_op(bio)) &&
+		     write_fenced(pool, vol, bio_vchunk(pool, bio),
+				  bio_chunks(pool, bio)))) {
+		io_exit(pool, epoch);
+		first_chunk_only(pool, bio);
+		defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
 	r = cow_volume_lookup_run(vol->cvol, bio_vchunk(pool, bio),
 				  bio_chunks(pool, bio), false, &lr, &nr);
 	if (r == 0 && !(lr.shared && op_is_write(bio_op(bio)))) {
@@ -823,6 +886,11 @@ static void process_write(struct cow_pool *pool, struct cow_vol *vol,
 	}
 
 	epoch = cow_ds_enter(&pool->all_io);
+	if (unlikely(park_fenced(pool, vol, bio))) {
+		io_exit(pool, epoch);
+		cow_cell_release(pool, cell);
+		return;
+	}
 	r = cow_volume_lookup(vol->cvol, vchunk, true, &lr);
 	if (r == 0 && !lr.shared) {
 		cow_cell_release(pool, cell);
@@ -1164,6 +1232,7 @@ int cow_io_init(struct cow_pool *pool)
 	cow_ds_init(&pool->all_io);
 	mutex_init(&pool->commit_lock);
 	mutex_init(&pool->share_lock);
+	bio_list_init(&pool->wait_fence);
 	pool->reuse_barrier = 0;
 	atomic_set(&pool->rmw_pages_used, 0);
 	INIT_LIST_HEAD(&pool->prepared_mappings);

@@ -8,19 +8,20 @@
  *
  * Race-free against the I/O path, which never takes a lock for a write to
  * a chunk its volume owns alone:
- *  - The destination's chunks are fenced first: the core then reports
- *    them as shared, so every write to them goes to the worker, which
- *    locks the chunk's cell before it looks it up.
- *  - Then the I/O that looked its chunk up before the fence is waited for.
+ *  - Writes to the destination's chunks are fenced first: they wait until
+ *    the message is done (cow_io_fence()), and the writes in flight are
+ *    waited for.  Held writes must not break sharing meanwhile either:
+ *    a copy of a chunk could miss a write in flight to it.
  *  - Then, chunk by chunk, the cells of both volumes are locked (busy if
- *    one is held: a write is on its way), both mappings probed, both data
- *    chunks read and compared, and, if equal, the destination remapped by
- *    a compare-and-swap in the core (busy if either mapping changed).
+ *    one is held: a copy that broke sharing before the fence is still
+ *    going on), both mappings probed, both data chunks read and
+ *    compared, and, if equal, the destination remapped by a
+ *    compare-and-swap in the core (busy if either mapping changed).
  * The source's chunk is shared as the source sees it (the core refuses
- * it otherwise), so writes to it go through the cells already.  Writes
- * that waited in a cell find the chunk shared and break sharing as after
- * a snapshot.  Reads go on throughout: a read of the destination's old
- * chunk in flight when it is freed is covered by the reuse barrier.
+ * it otherwise), so writes to it go through the cells.  The held writes
+ * then find their chunk shared and break sharing as after a snapshot.
+ * Reads go on throughout: a read of the destination's old chunk in flight
+ * when it is freed is covered by the reuse barrier.
  */
 #include "dm-cowtree.h"
 
@@ -130,8 +131,7 @@ static int share_range(struct share_ctx *sc, u64 vchunk, unsigned int count)
 	unsigned int i;
 	int r = 0;
 
-	cow_volume_fence(sc->dst, vchunk, vchunk + count);
-	cow_io_wait_inflight(sc->pool);
+	cow_io_fence(sc->pool, sc->dst, vchunk, vchunk + count);
 	for (i = 0; i < count; i++) {
 		r = share_chunk(sc, vchunk + i);
 		if (r < 0)
@@ -139,7 +139,7 @@ static int share_range(struct share_ctx *sc, u64 vchunk, unsigned int count)
 		count_outcome(sc, i, (char)r);
 		r = 0;
 	}
-	cow_volume_fence(sc->dst, 0, 0);
+	cow_io_unfence(sc->pool);
 	return r;
 }
 

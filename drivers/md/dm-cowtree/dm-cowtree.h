@@ -129,7 +129,15 @@ struct cow_pool {
 	bool suspended;
 	bool reclaim_after_commit;	/* cow_io_reclaim_after_commit() */
 
+	/*
+	 * A share message's write fence (cow_io_fence()): writes to chunks
+	 * [fence_begin, fence_end) of fence_cvol wait in wait_fence.  Set
+	 * under lock; the map path reads fence_cvol with acquire.
+	 */
 	struct mutex share_lock;	/* one share message at a time */
+	struct cow_volume *fence_cvol;
+	u64 fence_begin, fence_end;
+	struct bio_list wait_fence;
 };
 
 /* One active cowtree volume target. */
@@ -211,10 +219,15 @@ struct cow_cell *cow_cell_try_lock(struct cow_pool *pool,
 				   struct cow_volume *cvol, u64 vchunk);
 void cow_cell_release(struct cow_pool *pool, struct cow_cell *cell);
 /*
- * Wait until all I/O to mapped chunks that looked its chunk up before
- * this call has completed.
+ * Hold writes to chunks [@begin, @end) of @cvol until cow_io_unfence(),
+ * and wait until the I/O that looked its chunk up before has completed:
+ * then no write to those chunks is in flight, and none overwrites them in
+ * place or copies them (breaking sharing) before cow_io_unfence().
  */
-void cow_io_wait_inflight(struct cow_pool *pool);
+void cow_io_fence(struct cow_pool *pool, struct cow_volume *cvol, u64 begin,
+		  u64 end);
+/* Lift the fence; the writes it held go to the worker. */
+void cow_io_unfence(struct cow_pool *pool);
 
 /* Seconds writes wait for data space before failing (module parameter). */
 extern unsigned int cow_no_space_timeout_secs;

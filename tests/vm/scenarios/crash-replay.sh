@@ -3,7 +3,8 @@
 # order.  The workload marks the log after each step it saw durable
 # (fsync returned).  The workload: writes, a snapshot, writes to both
 # sides, a delete whose reclaim runs on under more writes, a second
-# snapshot and a rollback to it (the operations power-cuts.sh runs).  Then
+# snapshot and a rollback to it (the operations power-cuts.sh runs), and a
+# share message re-sharing rewritten chunks with the snapshot.  Then
 # the log is replayed to every flush/FUA point; at each, on a throw-away
 # snapshot of the replayed device, the pool must pass `dmcowctl check
 # --strict-leaks` (the last commit, no leaked block or chunk, every
@@ -48,6 +49,10 @@ step_done() { # region tag gen: record and mark
 	mark "step$STEP"
 }
 region_off() { echo $(($1 * 2 * MiB)); }
+# new_state: the next step's state from /tmp/state.tmp, marked in the log.
+new_state() {
+	STEP=$((STEP + 1)); mv /tmp/state.tmp /tmp/state.$STEP; mark "step$STEP"
+}
 
 pool_create pool /dev/mapper/rmeta /dev/mapper/rdata 128
 msg pool create 1 origin
@@ -65,14 +70,21 @@ step_done "2:1" 1 1
 pat_write /dev/mapper/origin --tag 1 --gen 2 --offset 0 --length 2M --fsync
 step_done "1:0" 1 2
 
+# Region 1 rewritten with the same data (the origin's own copies), then
+# shared with the snapshot's again by a share message (one transaction).
+pat_write /dev/mapper/origin --tag 1 --gen 1 --offset $(region_off 1) --length 2M --fsync
+step_done "1:1" 1 1
+out=$(dmsetup message pool 0 share 1 32 2 32 32) || die "share"
+case "$out" in
+"compared 32 shared 32 "*) ;;
+*) die "share: $out" ;;
+esac
+cp /tmp/state.$STEP /tmp/state.tmp
+new_state
+
 vol_activate pool 2 snap $VOL_SECT
 pat_write /dev/mapper/snap --tag 2 --gen 3 --offset $(region_off 1) --length 2M --fsync
 step_done "2:1" 2 3
-
-# new_state: the next step's state from /tmp/state.tmp, marked in the log.
-new_state() {
-	STEP=$((STEP + 1)); mv /tmp/state.tmp /tmp/state.$STEP; mark "step$STEP"
-}
 
 # The snapshot is deleted 3/8 of the way through (step 30 of the default
 # 80); at 5/8 the origin is snapshotted as volume 3, and two writes later

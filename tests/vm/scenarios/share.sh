@@ -15,7 +15,14 @@
 load_cowtree
 brd_load 2 160
 chunk=128			# 64 KiB
-pool_create pool /dev/ram0 /dev/ram1 $chunk
+# The data device sits on dm-delay: the race below holds writes 100 ms.
+dsz=$(blockdev --getsz /dev/ram1)
+write_delay() {
+	dmsetup reload slowdata --table "0 $dsz delay /dev/ram1 0 0 /dev/ram1 0 $1" &&
+		dmsetup resume slowdata || die "dm-delay: writes held $1 ms"
+}
+dmsetup create slowdata --table "0 $dsz delay /dev/ram1 0 0 /dev/ram1 0 0" || die "dm-delay"
+pool_create pool /dev/ram0 /dev/mapper/slowdata $chunk
 vol_create pool 1 origin $(mib_sectors 8)
 
 # expect_counters NAME MAPPED EXCLUSIVE WRITTEN
@@ -93,6 +100,13 @@ pat_verify /dev/mapper/origin --tag 1 --gen 3 --length 64k
 pat_verify /dev/mapper/origin --tag 1 --gen 1 --offset 64k --length 1024k
 
 log "race: fio writes to the origin while share passes run"
+# Each round makes chunks 32-63 of the origin equal to the snapshot's and
+# the origin's own, starts fio (random 4 KiB writes with verification,
+# 8 in flight, each held 100 ms below the pool: overwrites in place), and
+# runs share passes over those chunks meanwhile.  The first pass finds
+# them equal on disk while writes to them are in flight: without the
+# fence and the wait for I/O in flight, it shares them and those writes
+# land in chunks the origin no longer maps.
 ROUNDS=${ROUNDS:-6}
 engine=psync
 fio --enghelp 2>/dev/null | grep -qw libaio && engine=libaio
@@ -100,16 +114,22 @@ r=1
 shared_total=0
 busy_total=0
 while [ $r -le $ROUNDS ]; do
-	# Chunks 32-63 equal to the snapshot's again, but the origin's own.
+	write_delay 0
 	dd if=/dev/mapper/snap of=/dev/mapper/origin bs=64k skip=32 seek=32 count=32 \
 		oflag=direct 2>/dev/null || die "dd"
+	write_delay 100
 	fio --name=race --filename=/dev/mapper/origin --offset=2m --size=2m \
 		--rw=randwrite --bs=4k --ioengine=$engine --iodepth=8 --direct=1 \
-		--number_ios=256 --verify=crc32c --verify_fatal=1 \
+		--number_ios=128 --verify=crc32c --verify_fatal=1 \
 		--randseed=$r >/tmp/fio.out 2>&1 &
 	fio_pid=$!
+	until [ "$(dmsetup status slowdata | awk '{ print $5 }')" -gt 0 ]; do
+		kill -0 $fio_pid 2>/dev/null || break
+		usleep 10000
+	done
 	while kill -0 $fio_pid 2>/dev/null; do
 		out=$(dmsetup message pool 0 share 1 32 2 32 32) || die "share during I/O failed"
+		log "round $r: $out"
 		set -- $out
 		shared_total=$((shared_total + $4))
 		busy_total=$((busy_total + $8))
@@ -117,6 +137,7 @@ while [ $r -le $ROUNDS ]; do
 	wait $fio_pid || { cat /tmp/fio.out; die "round $r: fio verify failed: a write was lost"; }
 	r=$((r + 1))
 done
+write_delay 0
 log "race: $shared_total chunks shared, $busy_total busy over $ROUNDS rounds; every write verified"
 [ $shared_total -gt 0 ] || die "the race never shared a chunk: it was not exercised"
 dmcowctl check --live pool > /tmp/live || { cat /tmp/live; die "check --live after the race"; }
@@ -125,6 +146,7 @@ dmcowctl check --live pool > /tmp/live || { cat /tmp/live; die "check --live aft
 vol_deactivate snap
 vol_deactivate origin
 pool_remove pool
+dmsetup remove slowdata
 dmcowctl check --strict-leaks /dev/ram0 > /tmp/check ||
 	{ cat /tmp/check; die "offline check --strict-leaks"; }
 log "share ok"

@@ -11,12 +11,6 @@ static bool is_shared(struct cow_volume *vol, u64 v)
 	return cow_mapping_maybe_shared(vol->pmd, vol->snap_time, v);
 }
 
-/* Called with pmd->lock held (cow_volume_fence()). */
-static bool fenced(struct cow_volume *vol, u64 vchunk)
-{
-	return vchunk >= vol->fence_begin && vchunk < vol->fence_end;
-}
-
 /* Common checks of calls on an open volume. */
 static int vol_usable(struct cow_volume *vol)
 {
@@ -204,15 +198,9 @@ int cow_volume_lookup_run(struct cow_volume *vol, u64 vchunk,
 		goto out;
 	result->dchunk = cow_mapping_chunk(first);
 	result->shared = is_shared(vol, first);
-	if (fenced(vol, vchunk)) {
-		result->shared = true;
-		*nr = 1;
-		goto out;
-	}
 	/* The run goes on while the chunks follow and share alike. */
 	for (n = 1; n < max_chunks; n++) {
-		if (fenced(vol, vchunk + n) ||
-		    lookup_value(vol, vchunk + n, can_block, &v) ||
+		if (lookup_value(vol, vchunk + n, can_block, &v) ||
 		    cow_mapping_chunk(v) != result->dchunk + n ||
 		    is_shared(vol, v) != result->shared)
 			break;
@@ -457,14 +445,6 @@ out:
 
 /*----------------------------------------------------------------*/
 /* Sharing the chunks of two volumes again */
-
-void cow_volume_fence(struct cow_volume *vol, u64 begin, u64 end)
-{
-	down_write(&vol->pmd->lock);
-	vol->fence_begin = begin;
-	vol->fence_end = end;
-	up_write(&vol->pmd->lock);
-}
 
 /* Both mappings of @vchunk, under pmd->lock. */
 static int share_lookup(struct cow_volume *dst, struct cow_volume *src,

@@ -40,7 +40,6 @@ struct cow_volume {
 	u64 written;		/* written_since_origin */
 	u64 exclusive;		/* exclusive_chunks */
 	u64 family;
-	u64 fence_begin, fence_end;	/* cow_volume_fence() */
 	/*
 	 * Translation cache (NULL if it could not be allocated): entries
 	 * change under pmd->lock held for writing, or under xlate_lock by

@@ -321,14 +321,6 @@ int cow_volume_get_mapped_count(struct cow_volume *vol, u64 *result);
 /*----------------------------------------------------------------*/
 /* Sharing the chunks of two volumes again (the pool's share message) */
 
-/*
- * Fence [@begin, @end) of @vol, or lift it (@begin == @end): while fenced,
- * lookups report those chunks as shared, so the I/O path sends every
- * write to them through its per-chunk locks (cells) instead of
- * overwriting in place.  One fence per volume; the caller serialises.
- */
-void cow_volume_fence(struct cow_volume *vol, u64 begin, u64 end);
-
 /* What cow_volume_share() checks it is still sharing. */
 struct cow_share_probe {
 	u64 dst_value, src_value;	/* mapping values: chunk and time */
