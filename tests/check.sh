@@ -40,15 +40,16 @@ if [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
 fi
 
 # LONG=1: the long crash-test mode (README): log replay at >= 1000 flush
-# points (crash-replay, crash-replay-fs), 50 power cuts, 3000 bad inputs,
+# points (crash-replay, crash-replay-fs, which then checks every point,
+# not every other), 50 power cuts, 3000 bad inputs,
 # 1000 corrupted metadata images against the kernel, 10000 against
 # dmcowctl check on the host; each libFuzzer target 300 s (tests/fuzz);
 # VM timeouts x4 (x16 on the debug kernel).  The guest gets the counts
 # through VM_ENV (tests/vm/run.sh).
 if [[ ${LONG:-0} != 0 ]]; then
 	export REPLAY_POINTS_MIN=1000 REPLAY_STEPS=660 FUZZ_CASES=3000 VM_BOOTS_power_cuts=51
-	export FUZZ=1000 HOST_FUZZ_CASES=10000
-	export VM_ENV="${VM_ENV:-} REPLAY_POINTS_MIN REPLAY_STEPS FUZZ_CASES FUZZ"
+	export FUZZ=1000 HOST_FUZZ_CASES=10000 REPLAY_FS_STRIDE=1
+	export VM_ENV="${VM_ENV:-} REPLAY_POINTS_MIN REPLAY_STEPS FUZZ_CASES FUZZ REPLAY_FS_STRIDE"
 	if [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
 		export VM_TIMEOUT_SCALE=${VM_TIMEOUT_SCALE:-16}
 	else
