@@ -2,7 +2,7 @@
 # then the origin rewrites identical data: whole files copied over
 # themselves through a temporary copy (cp), files rewritten in place with
 # their own bytes (dd conv=notrunc), a tree damaged in places and re-synced
-# from a copy taken before the snapshot (rsync -a --no-whole-file
+# from a copy taken before the snapshot (rsync -a -c --no-whole-file
 # --inplace), and a file rewritten with one byte changed.  The filesystem
 # is synced and frozen (nothing moves while the counts are taken); what
 # reshare must share is computed independently: the chunks 'dmcowctl delta'
@@ -96,7 +96,9 @@ rewrite() {
 		i=$((i + 2))
 	done
 	sync
-	rsync -a --no-whole-file --inplace $2/ $m/tree/ || die "rsync"
+	# -c: the damage may land in the second the files were written in, and
+	# rsync's size-and-mtime check would take them for unchanged.
+	rsync -a -c --no-whole-file --inplace $2/ $m/tree/ || die "rsync"
 	diff -r $2 $m/tree > /dev/null || die "rsync did not restore the tree"
 	cp $m/onebyte /tmp/ob
 	flip_byte /tmp/ob 1000
