@@ -13,7 +13,7 @@ PACKAGES=(
 	qemu-system-x86 busybox-static cpio xz-utils
 	fio lvm2 dmsetup thin-provisioning-tools linux-perf
 	libdevmapper-dev libblkid-dev libmount-dev libjson-c-dev
-	e2fsprogs libext2fs-dev xfsprogs xfslibs-dev attr acl
+	e2fsprogs libext2fs-dev xfsprogs xfslibs-dev attr acl rsync
 	libisal-dev
 	sparse clang libclang-rt-14-dev valgrind
 	gnuplot-nox bc python3 libc6-dev

@@ -39,6 +39,7 @@ if make -s -C "$here" all > /dev/null 2>&1; then
 	unit_test test-args args
 	unit_test test-send-stream send-stream
 	unit_test test-fcmp fcmp
+	unit_test test-reshare reshare
 else
 	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi
@@ -287,6 +288,19 @@ for c in cowlinks diff; do
 	expect "$c of a volume with itself" 2 "give two different volumes" $c p/a p/a
 	expect "$c of no POOL/NAME" 2 "'pb' is not POOL/NAME" $c p/a pb
 done
+# reshare: two volumes of one pool
+expect "reshare of one volume" 2 "reshare takes two volumes" reshare p/a
+expect "reshare with three volumes" 2 "reshare takes two volumes" reshare p/a p/b p/c
+expect "reshare across pools" 2 "'p/a' and 'q/b' are in different pools" reshare p/a q/b
+expect "reshare of a volume with itself" 2 "give two different volumes" reshare p/a p/a --dry-run
+expect "reshare of no POOL/NAME" 2 "'pb' is not POOL/NAME" reshare p/a pb
+expect "reshare of a bad pool name" 2 "'a b' is not a valid pool name" reshare "a b/x" "a b/y"
+expect "reshare of a bad volume name" 2 "'x y' is not a valid volume name" reshare p/a "p/x y"
+expect "reshare with an unknown option" 2 "option '--force' is unknown" reshare p/a p/b --force
+expect "reshare --dry-run with an argument" 2 "option '--dry-run' takes no argument" reshare --dry-run=1 p/a p/b
+expect "reshare without device-mapper" 1 "pool 'p' is not active" reshare p/a p/b
+expect "reshare --dry-run --json without device-mapper" 1 "pool 'p' is not active" \
+	reshare --dry-run --json p/a p/b
 expect "restore-files without DEST" 2 "restore-files takes POOL/SNAP:PATH and DEST" restore-files p/s:/a
 expect "restore-files without a path" 2 "'p/s' is not POOL/SNAP:PATH" restore-files p/s /x
 expect "restore-files with an empty path" 2 "'p/s:' is not POOL/SNAP:PATH" restore-files p/s: /x

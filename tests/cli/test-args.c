@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
+#include "unit-check.h"
+
 static char last_err[512];
 
 void dmcowctl_err(const char *fmt, ...)
@@ -26,23 +27,6 @@ void dmcowctl_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_err, sizeof(last_err), fmt, ap);
 	va_end(ap);
-}
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "PASS" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (ok)
-		passed++;
-	else
-		failed++;
 }
 
 static void size_ok(const char *s, uint64_t want)
@@ -251,6 +235,26 @@ static void ref_bad(const char *s, const char *what)
 	      "parse_vol_ref(\"%s\") rejected: message has \"%s\" (got: %s)", s, what, last_err);
 }
 
+/* pair_check A B RC WHAT: parse_vol_pair returns RC; WHAT in its message. */
+static void pair_check(const char *a, const char *b, int want, const char *what)
+{
+	struct vol_ref ref[2];
+	int r;
+
+	last_err[0] = '\0';
+	r = parse_vol_pair("x", a, b, ref);
+	check(r == want && (!want || strstr(last_err, what)) &&
+	      (want || (!strcmp(ref[0].pool, "p") && !strcmp(ref[1].name, "b"))),
+	      "parse_vol_pair(\"%s\", \"%s\") = %d (got %d: %s)", a, b, want, r, last_err);
+}
+
+static void test_vol_pairs(void)
+{
+	pair_check("p/a", "p/b", 0, "");
+	pair_check("pa", "p/b", DMCOWCTL_EXIT_USAGE, "'pa' is not POOL/NAME");
+	pair_check("p/a", "p/a b", DMCOWCTL_EXIT_USAGE, "not a valid volume name");
+}
+
 static void test_vol_refs(void)
 {
 	char buf[300], n63[64];
@@ -289,6 +293,7 @@ int main(void)
 	test_uint();
 	test_names();
 	test_vol_refs();
+	test_vol_pairs();
 	printf("args: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -84,6 +84,16 @@ echo "origin report.txt: $(cat /mnt/home/alice/report.txt)"
 
 say "Space per file: shared with the snapshot or exclusive"
 run dmcowctl du pool/home /alice --with
+
+say "Rewrite identical data (a program saves video.raw again, same bytes): each chunk written loses its sharing"
+echo "# dd if=video.raw of=video.raw conv=notrunc"
+dd if=/mnt/home/alice/video.raw of=/mnt/home/alice/video.raw bs=64k conv=notrunc 2>/dev/null
+sync
+run dmcowctl list pool -o name,mapped,excl
+say "reshare: compare the chunks that differ in the metadata, share the equal ones again"
+run dmcowctl reshare pool/home pool/tuesday --dry-run
+run dmcowctl reshare pool/home pool/tuesday
+run dmcowctl list pool -o name,mapped,excl
 umount /mnt/home
 
 say "Replicate to another pool (on another machine: pipe it through ssh)"

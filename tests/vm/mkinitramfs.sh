@@ -37,7 +37,7 @@ copy_binary() {
 }
 for b in dmsetup fio mke2fs e2fsck tune2fs debugfs mkfs.xfs xfs_repair xfs_io \
 	 blkdiscard thin_check thin_dump thin_delta losetup blockdev \
-	 getfattr setfattr getfacl setfacl; do
+	 getfattr setfattr getfacl setfacl rsync; do
 	copy_binary "$b"
 done
 ln -sf mke2fs "$root/usr/sbin/mkfs.ext4"

@@ -155,6 +155,18 @@ int parse_vol_ref(const char *s, struct vol_ref *ref)
 	return 0;
 }
 
+int parse_vol_pair(const char *synopsis, const char *sa, const char *sb,
+		   struct vol_ref ref[2])
+{
+	if (parse_vol_ref(sa, &ref[0]) || parse_vol_ref(sb, &ref[1]))
+		return DMCOWCTL_EXIT_USAGE;
+	if (strcmp(ref[0].pool, ref[1].pool))
+		return usage_err(synopsis, "'%s' and '%s' are in different pools", sa, sb);
+	if (!strcmp(ref[0].name, ref[1].name))
+		return usage_err(synopsis, "give two different volumes");
+	return 0;
+}
+
 int usage_err(const char *synopsis, const char *fmt, ...)
 {
 	va_list ap;

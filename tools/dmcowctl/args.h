@@ -36,6 +36,13 @@ bool valid_pool_name(const char *name);
 bool valid_volume_name(const char *name);
 /* Parses POOL/NAME; prints a usage error and returns -EINVAL if malformed. */
 int parse_vol_ref(const char *s, struct vol_ref *ref);
+/*
+ * Parses two POOL/NAMEs of commands that relate two volumes: they must be
+ * in one pool and be two volumes.  Returns 0, or DMCOWCTL_EXIT_USAGE after
+ * printing why (with the synopsis when the pair is wrong).
+ */
+int parse_vol_pair(const char *synopsis, const char *sa, const char *sb,
+		   struct vol_ref ref[2]);
 
 /*
  * Usage error: prints "dmcowctl: <message>" and the command's synopsis and

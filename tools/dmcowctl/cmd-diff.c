@@ -45,18 +45,9 @@ int cmd_diff(int argc, char **argv)
 	ref = calloc(2, sizeof(*ref));
 	if (!ref)
 		return DMCOWCTL_EXIT_ERR;
-	r = DMCOWCTL_EXIT_USAGE;
-	if (parse_vol_ref(ARG(argv, 0), &ref[0]) || parse_vol_ref(ARG(argv, 1), &ref[1]))
+	r = parse_vol_pair(SYN, ARG(argv, 0), ARG(argv, 1), ref);
+	if (r)
 		goto out;
-	if (strcmp(ref[0].pool, ref[1].pool)) {
-		r = usage_err(SYN, "'%s' and '%s' are in different pools", ARG(argv, 0),
-			      ARG(argv, 1));
-		goto out;
-	}
-	if (!strcmp(ref[0].name, ref[1].name)) {
-		r = usage_err(SYN, "give two different volumes");
-		goto out;
-	}
 	if (ARGS_LEFT(argc) == 3)
 		o.path = ARG(argv, 2);
 	o.pool = ref[0].pool;

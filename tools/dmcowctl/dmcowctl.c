@@ -49,6 +49,8 @@ static const struct dmcowctl_command commands[] = {
 	  "Write a volume, or its changes since BASE, as a stream.", cmd_send },
 	{ "receive", "POOL/NAME [-i FILE] [--resume | --abort | --token] [--json]",
 	  "Make a volume from a send stream (atomically; resumable).", cmd_receive },
+	{ "reshare", "POOL/A POOL/B [--dry-run] [--json]",
+	  "Share again the chunks two related volumes hold with equal data.", cmd_reshare },
 	/* File-level commands (fs/) */
 	{ "mount", "POOL/SNAP DIR [--rw]",
 	  "Mount a snapshot's filesystem through a hidden throwaway snapshot.", cmd_mount },

@@ -35,6 +35,7 @@ int cmd_list(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
+int cmd_reshare(int argc, char **argv);
 /* File-level commands (fs/) */
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);

@@ -31,8 +31,7 @@ static void block_signals(void)
 	sigprocmask(SIG_BLOCK, &set, &saved_mask);
 }
 
-/* /dev/NAME of a major:minor (from sysfs), or /dev/block/MAJ:MIN. */
-static void devno_path(const char *devno, char *buf, size_t len)
+void live_devno_path(const char *devno, char *buf, size_t len)
 {
 	char path[96], line[128];
 	FILE *f;
@@ -62,7 +61,7 @@ int live_hold(const char *pool, struct live_hold *h)
 	snprintf(h->pool, sizeof(h->pool), "%s", pool);
 	if (pool_open(pool, &p))
 		return -ENODEV;
-	devno_path(p->meta_dev, h->meta_path, sizeof(h->meta_path));
+	live_devno_path(p->meta_dev, h->meta_path, sizeof(h->meta_path));
 	r = pool_status_read(pool, &st);
 	if (r)
 		goto out;

@@ -159,6 +159,8 @@ struct live_hold {
 };
 
 int live_hold(const char *pool, struct live_hold *h);
+/* /dev/NAME of a device "MAJ:MIN" (from sysfs), or /dev/block/MAJ:MIN. */
+void live_devno_path(const char *devno, char *buf, size_t len);
 void live_release(struct live_hold *h);
 /* Volume id of NAME (or a number) in an active pool; -ENOENT if none. */
 int live_volume_id(const char *pool, const char *name, uint64_t *id);

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Host-side tests of cowpattern on a plain file, and of replay-log on a
-# crafted dm-log-writes log with known flush, FUA and mark points.  Last
-# line: "unit: N passed, N failed".
+# Host-side tests of cowpattern on a plain file, of replay-log on a
+# crafted dm-log-writes log with known flush, FUA and mark points, and of
+# jsonget (next to them).  Last line: "unit: N passed, N failed".
 #
 #   selftest.sh [PATH-TO-COWPATTERN [PATH-TO-REPLAY-LOG]]
 set -uo pipefail
@@ -206,6 +206,18 @@ head -c $((512 * 5)) log > short
 bad replay-short-log 1 'short read of entry' "$rl" --log short --points
 bad replay-not-a-log 1 'not a dm-log-writes log' "$rl" --log dev --points
 bad replay-usage 2 'usage' "$rl" --log log
+
+# jsonget: members of a JSON value; anything else than one value fails.
+jg=$(dirname "$rl")/jsonget
+echo '{"a": 1, "b": {"c": "x y"}, "d": [5, 6]}' > j
+"$jg" a b.c d.1 < j > out 2>&1 && [[ $(tr '\n' '|' < out) == "1|x y|6|" ]] &&
+	pass jsonget-members || fail jsonget-members
+echo '{"a": 1} x' > j
+bad jsonget-trailing 1 'not one JSON value' sh -c "\"$jg\" a < j"
+echo '{"a": 1,}' > j
+bad jsonget-not-json 1 'not one JSON value' sh -c "\"$jg\" a < j"
+echo '{"a": 1}' > j
+bad jsonget-missing 1 "no 'z' in the input" sh -c "\"$jg\" z < j"
 
 echo "unit: $passed passed, $failed failed"
 ((failed == 0))

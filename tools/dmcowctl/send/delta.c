@@ -122,6 +122,8 @@ static void rec_to_vol(const struct cow_disk_volume *rec, struct send_vol *v)
 	v->ctime = le64_to_cpu(rec->ctime);
 	v->origin_id = le64_to_cpu(rec->origin_id);
 	v->flags = le32_to_cpu(rec->flags);
+	v->snap_time = le32_to_cpu(rec->snap_time);
+	v->family = le64_to_cpu(rec->family);
 	cow_root_from_disk(&rec->mapping, &root);
 	v->root.blocknr = root.blocknr;
 	v->root.txn = root.txn;
@@ -186,6 +188,57 @@ int send_md_volumes(struct send_md *md, struct send_vol **vols, size_t *nr)
 }
 
 /*----------------------------------------------------------------*/
+/* Diffing two mapping trees */
+
+struct differ {
+	send_md_diff_fn fn;
+	void *ctx;
+};
+
+static void map_of(const void *value, struct send_map *m)
+{
+	u64 v = le64_to_cpu(*(const __le64 *)value);
+
+	m->dchunk = cow_mapping_chunk(v);
+	m->time = cow_mapping_time(v);
+}
+
+static int differ_fn(void *context, u64 key, const void *va, const void *vb)
+{
+	struct differ *d = context;
+	struct send_map ma, mb;
+
+	if (va)
+		map_of(va, &ma);
+	if (vb)
+		map_of(vb, &mb);
+	return d->fn(d->ctx, key, va ? &ma : NULL, vb ? &mb : NULL);
+}
+
+static void root_of(const struct send_vol *v, struct cow_root *root)
+{
+	memset(root, 0, sizeof(*root));
+	if (!v)
+		return;		/* the empty tree */
+	root->blocknr = v->root.blocknr;
+	root->txn = v->root.txn;
+	root->count = v->root.count;
+}
+
+int send_md_diff(struct send_md *md, const struct send_vol *a,
+		 const struct send_vol *b, send_md_diff_fn fn, void *ctx)
+{
+	struct differ d = { .fn = fn, .ctx = ctx };
+	struct cow_root ra, rb;
+	int r;
+
+	root_of(a, &ra);
+	root_of(b, &rb);
+	r = cow_btree_diff(&md->map_info, &ra, &rb, differ_fn, &d);
+	return r == 1 ? 0 : r;
+}
+
+/*----------------------------------------------------------------*/
 /* The plan */
 
 struct planner {
@@ -209,17 +262,16 @@ static int plan_key(struct planner *pl, u64 key, bool hole)
 }
 
 /* As 'dmcowctl delta': the same data chunk at another time is no change. */
-static int plan_fn(void *context, u64 key, const void *va, const void *vb)
+static int plan_fn(void *context, uint64_t key, const struct send_map *a,
+		   const struct send_map *b)
 {
 	struct planner *pl = context;
 
 	if (key >= pl->nr_chunks)
 		return 1;	/* keys come in order: nothing more to send */
-	if (va && vb &&
-	    cow_mapping_chunk(le64_to_cpu(*(const __le64 *)va)) ==
-	    cow_mapping_chunk(le64_to_cpu(*(const __le64 *)vb)))
+	if (a && b && a->dchunk == b->dchunk)
 		return 0;
-	return plan_key(pl, key, !vb);
+	return plan_key(pl, key, !b);
 }
 
 int send_md_plan(struct send_md *md, const struct send_vol *base,
@@ -227,22 +279,11 @@ int send_md_plan(struct send_md *md, const struct send_vol *base,
 		 struct send_plan *plan)
 {
 	struct planner pl = { .plan = plan, .nr_chunks = nr_chunks, .full = !base };
-	struct cow_root a = { 0 }, b;
 	int r;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->chunk_sectors = md->chunk_sectors;
-	if (base) {
-		a.blocknr = base->root.blocknr;
-		a.txn = base->root.txn;
-		a.count = base->root.count;
-	}
-	b.blocknr = snap->root.blocknr;
-	b.txn = snap->root.txn;
-	b.count = snap->root.count;
-	r = cow_btree_diff(&md->map_info, &a, &b, plan_fn, &pl);
-	if (r == 1)
-		r = 0;
+	r = send_md_diff(md, base, snap, plan_fn, &pl);
 	if (!r && pl.full && pl.next < nr_chunks)
 		r = send_plan_add(plan, pl.next, nr_chunks - pl.next, true);
 	if (r) {

@@ -220,6 +220,8 @@ struct send_vol {
 	char name[64];
 	uint64_t size_sectors, ctime, origin_id;
 	uint32_t flags;
+	uint32_t snap_time;	/* its mappings older than this are shared */
+	uint64_t family;	/* volumes that may share chunks have one */
 	struct send_root root;	/* its mapping tree */
 	uint64_t received_from, received_mark;
 };
@@ -277,6 +279,23 @@ int send_md_volume(struct send_md *md, uint64_t id, struct send_vol *v);
 int send_md_plan(struct send_md *md, const struct send_vol *base,
 		 const struct send_vol *snap, uint64_t nr_chunks,
 		 struct send_plan *plan);
+/* A mapping: the data chunk and the time it was made. */
+struct send_map {
+	uint64_t dchunk;
+	uint32_t time;
+};
+
+/*
+ * Calls @fn in chunk order for every chunk whose mapping differs in @a and
+ * @b (NULL: unmapped on that side); shared subtrees are skipped unread.  A
+ * mapping to the same data chunk made at another time is reported too.
+ * @fn returns 0 to go on, 1 to stop (send_md_diff() then returns 0), or a
+ * negative errno to fail.
+ */
+typedef int (*send_md_diff_fn)(void *ctx, uint64_t vchunk, const struct send_map *a,
+			       const struct send_map *b);
+int send_md_diff(struct send_md *md, const struct send_vol *a,
+		 const struct send_vol *b, send_md_diff_fn fn, void *ctx);
 /* Metadata blocks read so far by every send_md. */
 uint64_t send_md_blocks_read(void);
 
