@@ -95,6 +95,16 @@ static void check_parsed(const struct cow_msg *msg, unsigned int argc, char **ar
 			    "rollback accepted with ids %llu %llu",
 			    (unsigned long long)msg->id, (unsigned long long)msg->snap_id);
 		break;
+	case COW_MSG_SHARE:
+		/* Two volumes, one offset, a count the kernel can hold cells for. */
+		FUZZ_ASSERT(msg->id <= COW_MAX_VOLUME_ID && msg->src_id <= COW_MAX_VOLUME_ID &&
+			    msg->id != msg->src_id && msg->count >= 1 &&
+			    msg->count <= COW_SHARE_MAX_CHUNKS &&
+			    msg->vchunk + msg->count > msg->vchunk,
+			    "share accepted with ids %llu %llu, chunk %llu, count %llu",
+			    (unsigned long long)msg->id, (unsigned long long)msg->src_id,
+			    (unsigned long long)msg->vchunk, (unsigned long long)msg->count);
+		break;
 	default:
 		break;
 	}

@@ -180,6 +180,8 @@ n=0
 		sed -E 's/\[<new id> <origin id> <name>\]\.\.\./4 1 snap-b/;
 			s/<visible\|hidden\|throwaway>/hidden/; s/\[<new name>\]/vol-b/;
 			s/\[hidden\|throwaway\]/throwaway/;
+			s/<dst id>/1/; s/<dst vchunk>/0/; s/<src id>/2/; s/<src vchunk>/0/;
+			s/\[<count>\]/32/;
 			s/<new id>/3/; s/<origin id>/2/; s/<snapshot id>/2/; s/<id>/7/;
 			s/<name>/vol-a/; s/<old>/1/; s/<new>/2/; s/<sectors>/2097152/'
 } | while read -r line; do
