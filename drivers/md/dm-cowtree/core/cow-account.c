@@ -145,48 +145,49 @@ static int change_exclusive(struct cow_pool_metadata *pmd, u64 id, int delta)
 	return 0;
 }
 
-/* Finds the holders of @dchunk at @key in @family other than @except. */
-static int find_holders(struct holder_scan *hs)
+/*
+ * Find the holders of @dchunk at @key in @family other than @except; if
+ * exactly one live volume holds it, its exclusive count changes by
+ * @delta.  Returns the number of holders found (at most 2), or an error.
+ */
+static int adjust_sole_holder(struct cow_pool_metadata *pmd, u64 except,
+			      u64 family, u64 key, u64 dchunk, int delta)
 {
-	int r = cow_btree_walk(&hs->pmd->vol_info, &hs->pmd->volumes_root, 0,
-			       U64_MAX, scan_record, hs);
+	struct holder_scan hs = {
+		.pmd = pmd, .dropper = except, .family = family,
+		.key = key, .dchunk = dchunk,
+	};
+	int r;
 
-	return r < 0 ? r : 0;
+	r = cow_btree_walk(&pmd->vol_info, &pmd->volumes_root, 0, U64_MAX,
+			   scan_record, &hs);
+	if (r < 0)
+		return r;
+	if (hs.nr == 1 && !cow_id_deleting(hs.holder)) {
+		r = change_exclusive(pmd, hs.holder, delta);
+		if (r)
+			return r;
+	}
+	return hs.nr;
 }
 
 int cow_acct_drop(struct cow_pool_metadata *pmd, u64 dropper, u64 family,
 		  u64 key, u64 dchunk, bool *was_sole)
 {
-	struct holder_scan hs = {
-		.pmd = pmd, .dropper = dropper, .family = family,
-		.key = key, .dchunk = dchunk,
-	};
-	int r;
+	int r = adjust_sole_holder(pmd, dropper, family, key, dchunk, 1);
 
-	r = find_holders(&hs);
-	if (r)
+	if (r < 0)
 		return r;
-	*was_sole = !hs.nr;
-	if (hs.nr == 1 && !cow_id_deleting(hs.holder))
-		return change_exclusive(pmd, hs.holder, 1);
+	*was_sole = !r;
 	return 0;
 }
 
 int cow_acct_gain(struct cow_pool_metadata *pmd, u64 gainer, u64 family,
 		  u64 key, u64 dchunk)
 {
-	struct holder_scan hs = {
-		.pmd = pmd, .dropper = gainer, .family = family,
-		.key = key, .dchunk = dchunk,
-	};
-	int r;
+	int r = adjust_sole_holder(pmd, gainer, family, key, dchunk, -1);
 
-	r = find_holders(&hs);
-	if (r)
-		return r;
-	if (hs.nr == 1 && !cow_id_deleting(hs.holder))
-		return change_exclusive(pmd, hs.holder, -1);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 int cow_acct_vol_dropped(struct cow_volume *vol, u64 key, u64 dchunk,

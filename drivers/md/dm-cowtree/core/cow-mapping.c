@@ -446,6 +446,18 @@ out:
 /*----------------------------------------------------------------*/
 /* Sharing the chunks of two volumes again */
 
+/* Both volumes usable, and of one family (-EXDEV if not). */
+static int share_usable(struct cow_volume *dst, struct cow_volume *src)
+{
+	int r = vol_usable(dst);
+
+	if (!r)
+		r = vol_usable(src);
+	if (!r && dst->family != src->family)
+		r = -EXDEV;
+	return r;
+}
+
 /* Both mappings of @vchunk, under pmd->lock. */
 static int share_lookup(struct cow_volume *dst, struct cow_volume *src,
 			u64 vchunk, struct cow_share_probe *probe)
@@ -478,11 +490,7 @@ int cow_volume_share_probe(struct cow_volume *dst, struct cow_volume *src,
 	int r;
 
 	down_read(&dst->pmd->lock);
-	r = vol_usable(dst);
-	if (!r)
-		r = vol_usable(src);
-	if (!r && dst->family != src->family)
-		r = -EXDEV;
+	r = share_usable(dst, src);
 	if (!r)
 		r = share_lookup(dst, src, vchunk, probe);
 	if (!r && (probe->dst_dchunk == probe->src_dchunk ||
@@ -538,11 +546,7 @@ int cow_volume_share(struct cow_volume *dst, struct cow_volume *src,
 	int r;
 
 	down_write(&pmd->lock);
-	r = vol_usable(dst);
-	if (!r)
-		r = vol_usable(src);
-	if (!r && dst->family != src->family)
-		r = -EXDEV;
+	r = share_usable(dst, src);
 	if (!r)
 		r = cow_pmd_check_space(pmd);
 	if (!r)
