@@ -99,7 +99,6 @@ umount /mnt/home
 say "Replicate to another pool (on another machine: pipe it through ssh)"
 brd_load 2 256
 run dmcowctl pool create backup /dev/ram0 /dev/ram1
-run dmcowctl snapshot pool/home tuesday
 echo "# dmcowctl send pool/tuesday | dmcowctl receive backup/tuesday"
 dmcowctl send pool/tuesday | dmcowctl receive backup/tuesday || die "full send | receive failed"
 run mount /dev/mapper/pool-home /mnt/home
