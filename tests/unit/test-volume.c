@@ -264,12 +264,26 @@ COW_TEST(volume_sharing_delete_reclaim_rollback)
 	CHECK_OK(cow_pmd_delete_volume(tp.pmd, 2));
 	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &n));
 	CHECK_EQ(n, 3000);
+	CHECK(cow_pmd_reclaim_pending(tp.pmd));
 	do {
 		CHECK_OK(cow_pmd_reclaim_step(tp.pmd, 7, &more));
 		CHECK_OK(cow_pmd_commit(tp.pmd));
 	} while (more);
+	/* The worker asks this on every pass: it must end with the work. */
+	CHECK(!cow_pmd_reclaim_pending(tp.pmd));
 	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &n));
 	CHECK_EQ(n, 0);
+	/* A released metadata snapshot is work too, with no chunk counted. */
+	CHECK_OK(cow_pmd_reserve_metadata_snap(tp.pmd));
+	CHECK_OK(cow_pmd_release_metadata_snap(tp.pmd));
+	CHECK(cow_pmd_reclaim_pending(tp.pmd));
+	CHECK_OK(cow_pmd_get_reclaiming_chunks(tp.pmd, &n));
+	CHECK_EQ(n, 0);
+	do {
+		CHECK_OK(cow_pmd_reclaim_step(tp.pmd, 7, &more));
+		CHECK_OK(cow_pmd_commit(tp.pmd));
+	} while (more);
+	CHECK(!cow_pmd_reclaim_pending(tp.pmd));
 	CHECK_OK(cow_pmd_get_free_data_chunks(tp.pmd, &free2));
 	CHECK_EQ(free2, free1 + 101);	/* 100..199 and the old chunk 10 */
 	tp_check(tp.bm);

@@ -1098,18 +1098,15 @@ static void process_commit(struct cow_pool *pool)
 }
 
 /*----------------------------------------------------------------*/
-/* Background reclamation of deleted volumes. */
+/* Background reclamation of deleted volumes and released metadata snapshots. */
 
 static void process_reclaim(struct cow_pool *pool)
 {
-	u64 reclaiming = 0;
 	bool more = false;
 	int r;
 
-	if (pool->mode != COW_MODE_WRITE || pool->suspended)
-		return;
-	r = cow_pmd_get_reclaiming_chunks(pool->pmd, &reclaiming);
-	if (r || !reclaiming)
+	if (pool->mode != COW_MODE_WRITE || pool->suspended ||
+	    !cow_pmd_reclaim_pending(pool->pmd))
 		return;
 
 	r = cow_pmd_reclaim_step(pool->pmd, COW_RECLAIM_STEP_CHUNKS, &more);

@@ -8,7 +8,8 @@
 # nothing.  Then the race: fio writes (and verifies) random blocks of the
 # origin while share messages run over the same chunks again and again,
 # each pass after the chunks were made equal and exclusive once more; no
-# acknowledged write may be lost.
+# acknowledged write may be lost.  Last, chunks freed while a metadata
+# snapshot was held come back once it is released (the tools hold one).
 # needs: target
 # timeout: 600
 
@@ -142,6 +143,22 @@ log "race: $shared_total chunks shared, $busy_total busy over $ROUNDS rounds; ev
 [ $shared_total -gt 0 ] || die "the race never shared a chunk: it was not exercised"
 dmcowctl check --live pool > /tmp/live || { cat /tmp/live; die "check --live after the race"; }
 [ "$(sum snap)" = "$snap_sum" ] || die "the race changed the snapshot"
+
+log "a released metadata snapshot gives back the chunks only it held"
+# (dmcowctl reshare, send and check --live hold one while they read.)
+msg pool create 5 scratch
+vol_activate pool 5 scratch $(mib_sectors 1)
+used=$(pool_used_data pool)
+pat_write /dev/mapper/scratch --tag 5 --gen 1 --length 1M --fsync
+[ "$(pool_used_data pool)" = $((used + 16)) ] || die "16 chunks written: $(dmsetup status pool)"
+msg pool reserve_metadata_snap
+blkdiscard /dev/mapper/scratch || die "discard"
+msg pool set_transaction_id 0 1
+[ "$(pool_used_data pool)" = $((used + 16)) ] || die "the held snapshot's chunks were freed"
+msg pool release_metadata_snap
+pool_back_to() { [ "$(pool_used_data pool)" = $1 ]; }
+wait_until 20 "the released snapshot's 16 chunks to come back ($(dmsetup status pool))" pool_back_to $used
+vol_deactivate scratch
 
 vol_deactivate snap
 vol_deactivate origin

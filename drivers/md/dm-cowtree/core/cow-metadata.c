@@ -734,6 +734,16 @@ int cow_pmd_get_held_root(struct cow_pool_metadata *pmd, u64 *result)
 	return 0;
 }
 
+bool cow_pmd_reclaim_pending(struct cow_pool_metadata *pmd)
+{
+	bool r;
+
+	down_read(&pmd->lock);
+	r = pmd->reclaiming || pmd->dead_root.blocknr;
+	up_read(&pmd->lock);
+	return r;
+}
+
 int cow_pmd_get_reclaiming_chunks(struct cow_pool_metadata *pmd, u64 *result)
 {
 	down_read(&pmd->lock);

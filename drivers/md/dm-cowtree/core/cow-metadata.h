@@ -126,6 +126,13 @@ int cow_pmd_get_held_root(struct cow_pool_metadata *pmd, u64 *result);
 
 /* Chunks still referenced by deleted volumes awaiting reclamation. */
 int cow_pmd_get_reclaiming_chunks(struct cow_pool_metadata *pmd, u64 *result);
+/*
+ * Is there anything for cow_pmd_reclaim_step() to do: chunks of deleted
+ * volumes, or a dead tree (a released metadata snapshot's holds no chunk
+ * of its own, but may hold the last reference to some)?  Cheap: for the
+ * worker's every pass.
+ */
+bool cow_pmd_reclaim_pending(struct cow_pool_metadata *pmd);
 
 /*----------------------------------------------------------------*/
 /* Volumes */
