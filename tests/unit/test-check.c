@@ -294,3 +294,60 @@ COW_TEST(check_held_root_recomputes_counters)
 	tp_destroy(&tp);
 	free(rep);
 }
+
+/*
+ * A dead entry at or above the superblock's next sequence number would be
+ * overwritten by the next one pushed, and its tree leaked: the checker
+ * reports it, and the core refuses to overwrite (found by fuzzing: a
+ * lowered dead_next_seq passed the check, then a delete leaked 309 blocks).
+ */
+COW_TEST(check_dead_entry_below_next_sequence)
+{
+	struct cow_check_report *rep = calloc(1, sizeof(*rep));
+	struct cow_disk_superblock *sb;
+	struct cow_pool_metadata *pmd;
+	struct cow_block_manager *bm;
+	struct cow_block blk;
+	struct test_pool tp;
+	struct cow_disk *bad;
+	u64 next;
+
+	CHECK(rep);
+	build(&tp);
+	/* Released, the held root's volumes tree becomes a dead entry. */
+	CHECK_OK(cow_pmd_reserve_metadata_snap(tp.pmd));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	CHECK_OK(cow_pmd_release_metadata_snap(tp.pmd));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+
+	CHECK_OK(cow_disk_mem_clone(cow_cache_bm_disk(tp.bm), &bad));
+	sb = cow_disk_mem_block(bad, 0, false);
+	CHECK_EQ(le64_to_cpu(sb->dead_root.count), 1);
+	next = le64_to_cpu(sb->dead_next_seq);
+	CHECK(next > 0);
+	sb->dead_next_seq = cpu_to_le64(next - 1);
+	blk.location = 0;
+	blk.data = sb;
+	blk.csum_seed = cow_sb_csum_seed(sb);
+	cow_sb_validator.prepare_for_write(&cow_sb_validator, &blk,
+					   COW_METADATA_BLOCK_SIZE);
+	CHECK_OK(cow_cache_bm_create(bad, 64, &bm));
+	cow_log_quiet = true;
+	tp_check_report(bm, rep);
+	CHECK_EQ(rep->nr_problems, 1);
+	CHECK_EQ(rep->nr_by_kind[COW_CHECK_COUNTER], 1);
+	CHECK_MSG(strstr(rep->problems[0].msg, "not below the next sequence number"),
+		  "problem: %s", rep->problems[0].msg);
+
+	/* The next push would land on that entry: refused as corruption. */
+	pmd = tp_open(bm);
+	CHECK_OK(cow_pmd_reserve_metadata_snap(pmd));
+	CHECK_OK(cow_pmd_commit(pmd));
+	CHECK_EQ(cow_pmd_release_metadata_snap(pmd), -EILSEQ);
+	cow_log_quiet = false;
+	cow_pmd_close(pmd);
+	cow_bm_destroy(bm);
+	tp_destroy(&tp);
+	free(rep);
+}

@@ -663,3 +663,42 @@ COW_TEST(volume_set_received)
 	cow_bm_unlock(tp.bm, b);
 	tp_destroy(&tp);
 }
+
+/*
+ * An abort that cannot reload the pool (its superblock unreadable) leaves
+ * no space maps: every call, counts included, fails with -EIO instead of
+ * dereferencing them (found by fuzzing: the pool's status after a failed
+ * abort read a freed data space map).
+ */
+COW_TEST(volume_calls_after_failed_abort)
+{
+	struct cow_lookup_result lr;
+	struct test_pool tp;
+	struct cow_volume *v;
+	u8 *sb;
+	u64 x, d;
+
+	tp_create(&tp, 256, 1000, 64);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	CHECK_OK(cow_volume_alloc_chunk(v, &d));
+	CHECK_OK(cow_volume_insert(v, 0, d));
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+
+	sb = cow_disk_mem_block(cow_cache_bm_disk(tp.bm), 0, true);
+	sb[100] ^= 0xff;
+	cow_log_quiet = true;
+	CHECK(cow_pmd_abort(tp.pmd) < 0);
+	cow_log_quiet = false;
+	CHECK_EQ(cow_pmd_get_nr_data_chunks(tp.pmd, &x), -EIO);
+	CHECK_EQ(cow_pmd_get_free_data_chunks(tp.pmd, &x), -EIO);
+	CHECK_EQ(cow_pmd_get_nr_metadata_blocks(tp.pmd, &x), -EIO);
+	CHECK_EQ(cow_pmd_get_free_metadata_blocks(tp.pmd, &x), -EIO);
+	CHECK(!cow_pmd_metadata_exhausted(tp.pmd));
+	CHECK_EQ(cow_volume_lookup(v, 0, true, &lr), -EIO);
+	CHECK_EQ(cow_volume_alloc_chunk(v, &d), -EIO);
+	CHECK_EQ(cow_pmd_commit(tp.pmd), -EIO);
+	cow_pmd_close_volume(v);
+	sb[100] ^= 0xff;
+	tp_destroy(&tp);
+}

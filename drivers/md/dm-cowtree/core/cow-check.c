@@ -496,6 +496,13 @@ static void check_dead(struct checker *c, u64 key, const struct cow_disk_dead *d
 	u32 kind = le32_to_cpu(d->kind);
 
 	c->rep->nr_dead_entries++;
+	/* The next entry would overwrite this one and leak its tree. */
+	if (key >= le64_to_cpu(c->sb.dead_next_seq))
+		problem(c, COW_CHECK_COUNTER, key, key + 1,
+			le64_to_cpu(c->sb.dead_next_seq),
+			"dead entry %llu not below the next sequence number %llu",
+			(unsigned long long)key,
+			(unsigned long long)le64_to_cpu(c->sb.dead_next_seq));
 	if (kind != COW_DEAD_MAPPING && kind != COW_DEAD_VOLUMES) {
 		problem(c, COW_CHECK_CORRUPT, key, 0, kind,
 			"dead entry %llu of unknown kind %u",

@@ -501,37 +501,45 @@ int cow_pmd_set_transaction_id(struct cow_pool_metadata *pmd, u64 old, u64 new)
 	return r;
 }
 
+/*
+ * The space maps' counts.  After an abort that could not reload them
+ * (pmd->fail) there are none: an error, as for every other call.
+ */
+static int sm_count(struct cow_pool_metadata *pmd, bool data, bool free,
+		    u64 *result)
+{
+	struct cow_space_map *sm;
+	int r = 0;
+
+	down_read(&pmd->lock);
+	sm = data ? pmd->dsm : pmd->msm;
+	if (pmd->fail)
+		r = -EIO;
+	else
+		*result = free ? cow_sm_nr_free(sm) : cow_sm_nr_blocks(sm);
+	up_read(&pmd->lock);
+	return r;
+}
+
 int cow_pmd_get_nr_data_chunks(struct cow_pool_metadata *pmd, u64 *result)
 {
-	down_read(&pmd->lock);
-	*result = cow_sm_nr_blocks(pmd->dsm);
-	up_read(&pmd->lock);
-	return 0;
+	return sm_count(pmd, true, false, result);
 }
 
 int cow_pmd_get_free_data_chunks(struct cow_pool_metadata *pmd, u64 *result)
 {
-	down_read(&pmd->lock);
-	*result = cow_sm_nr_free(pmd->dsm);
-	up_read(&pmd->lock);
-	return 0;
+	return sm_count(pmd, true, true, result);
 }
 
 int cow_pmd_get_nr_metadata_blocks(struct cow_pool_metadata *pmd, u64 *result)
 {
-	down_read(&pmd->lock);
-	*result = cow_sm_nr_blocks(pmd->msm);
-	up_read(&pmd->lock);
-	return 0;
+	return sm_count(pmd, false, false, result);
 }
 
 int cow_pmd_get_free_metadata_blocks(struct cow_pool_metadata *pmd,
 				     u64 *result)
 {
-	down_read(&pmd->lock);
-	*result = cow_sm_nr_free(pmd->msm);
-	up_read(&pmd->lock);
-	return 0;
+	return sm_count(pmd, false, true, result);
 }
 
 bool cow_pmd_metadata_exhausted(struct cow_pool_metadata *pmd)
@@ -539,7 +547,8 @@ bool cow_pmd_metadata_exhausted(struct cow_pool_metadata *pmd)
 	bool r;
 
 	down_read(&pmd->lock);
-	r = cow_msm_nr_available(pmd->msm) < COW_OP_METADATA_RESERVE;
+	r = !pmd->fail &&
+	    cow_msm_nr_available(pmd->msm) < COW_OP_METADATA_RESERVE;
 	up_read(&pmd->lock);
 	return r;
 }

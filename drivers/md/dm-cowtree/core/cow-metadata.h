@@ -93,6 +93,7 @@ int cow_pmd_get_transaction_id(struct cow_pool_metadata *pmd, u64 *result);
 /* Fails with -EINVAL unless the current id is @old. */
 int cow_pmd_set_transaction_id(struct cow_pool_metadata *pmd, u64 old, u64 new);
 
+/* Space map counts; -EIO once an abort could not reload the space maps. */
 int cow_pmd_get_nr_data_chunks(struct cow_pool_metadata *pmd, u64 *result);
 int cow_pmd_get_free_data_chunks(struct cow_pool_metadata *pmd, u64 *result);
 int cow_pmd_get_nr_metadata_blocks(struct cow_pool_metadata *pmd, u64 *result);

@@ -29,6 +29,7 @@ int cow_dead_push(struct cow_pool_metadata *pmd, const struct cow_root *root,
 		  u32 kind, u64 owner_id)
 {
 	struct cow_disk_dead d;
+	bool existed;
 	int r;
 
 	if (!root->blocknr)
@@ -38,9 +39,19 @@ int cow_dead_push(struct cow_pool_metadata *pmd, const struct cow_root *root,
 	d.kind = cpu_to_le32(kind);
 	d.owner_id = cpu_to_le64(owner_id);
 	r = cow_btree_insert(&pmd->dead_info, &pmd->dead_root,
-			     pmd->dead_next_seq, &d, NULL, NULL);
+			     pmd->dead_next_seq, &d, NULL, &existed);
 	if (r)
 		return r;
+	/*
+	 * The sequence number is above every key in use, or the superblock
+	 * is corrupt: overwriting an entry would leak its whole tree.  The
+	 * caller aborts the transaction, so the entry comes back.
+	 */
+	if (existed) {
+		cow_err("dead entry %llu exists already: corrupt superblock",
+			(unsigned long long)pmd->dead_next_seq);
+		return -EILSEQ;
+	}
 	pmd->dead_next_seq++;
 	if (kind == COW_DEAD_MAPPING)
 		pmd->reclaiming += root->count;
