@@ -32,12 +32,21 @@
  *	  trunc   OUT truncated below the pool's metadata size
  *	  field   a payload bit flipped, checksum recomputed (strict=0)
  *
- *   cowfuzz verify DEV MAPFILE
+ *   cowfuzz verify DEV MAPFILE [--image META --data DATA --volume ID]
  *	Read every block named in MAPFILE (lines as 'cowpattern write
  *	--record' writes them: "write tag=T gen=G offset=O length=L stride=S",
- *	later lines win) and print "ok N ioerr N wrong N".  Exit 0 when no
- *	block held wrong data (read errors are allowed), 1 otherwise, 2 on
- *	usage errors.
+ *	later lines win) and print "ok N ioerr N wrong N explained N".  A
+ *	block is wrong when it does not hold its pattern.  With --image, the
+ *	metadata image DEV's pool was activated on (DATA its data device),
+ *	a wrong block is explained when the image itself says so: its
+ *	content is that of a data chunk which an entry of volume ID's
+ *	mapping tree maps the block's chunk to (every record of ID in the
+ *	volumes tree, every leaf with a valid checksum, whatever the key
+ *	order), or zeros when no such entry exists or the volumes or mapping
+ *	tree is out of key order (a lookup may then miss).  This is cowfuzz's
+ *	own reading of the format, not the core's.  Exit 0 when every wrong
+ *	block is explained (none without --image; read errors are allowed),
+ *	1 otherwise, 2 on usage errors.
  *
  * Exit status of classify/corrupt: 0 ok, 1 the image cannot be walked, 2
  * usage.
@@ -72,7 +81,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: %s classify IMG | corrupt IMG OUT --case N [--seed S] [--old IMG] [--class C] [--how H] | verify DEV MAPFILE\n",
+	fprintf(stderr, "\nusage: %s classify IMG | corrupt IMG OUT --case N [--seed S] [--old IMG] [--class C] [--how H] | verify DEV MAPFILE [--image META --data DATA --volume ID]\n",
 		prog);
 	exit(2);
 }
@@ -714,18 +723,197 @@ struct expect {
 	uint64_t tag, gen;
 };
 
+/*
+ * What a corrupted image maps a volume's chunks to, read by walking its
+ * trees: every (vchunk, dchunk) pair of every leaf reachable from a record
+ * of the volume, and whether a tree on the way is out of key order.
+ */
+struct oracle {
+	struct image img;
+	uint64_t volume, chunk_bytes;
+	uint8_t *seen;		/* blocks of the tree being walked */
+	uint64_t (*pair)[2];
+	size_t nr_pairs, cap;
+	bool disordered;
+	int data_fd;
+};
+
+static bool oracle_add(struct oracle *o, uint64_t vchunk, uint64_t dchunk)
+{
+	if (o->nr_pairs == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 1024;
+		void *p = realloc(o->pair, cap * sizeof(*o->pair));
+
+		if (!p)
+			return false;
+		o->pair = p;
+		o->cap = cap;
+	}
+	o->pair[o->nr_pairs][0] = vchunk;
+	o->pair[o->nr_pairs][1] = dchunk;
+	o->nr_pairs++;
+	return true;
+}
+
+/*
+ * Walk the node at @b of @tree whose keys should lie in [@lo, @hi).  A node
+ * that a reader would reject (range, type, checksum, header) is skipped:
+ * reading through it fails.  Keys out of order or range, or a node met
+ * twice, make o->disordered.
+ */
+static bool oracle_walk(struct oracle *o, uint64_t b, uint32_t tree,
+			uint64_t lo, uint64_t hi, unsigned int depth)
+{
+	struct cow_disk_node_header *n;
+	uint32_t nr, max, vs, i;
+	uint8_t *p, *vals;
+	bool leaf;
+
+	if (!b || b >= o->img.nr_blocks || depth >= 16)
+		return true;
+	p = blk(&o->img, b);
+	if (block_type(p) != COW_BT_NODE || !csum_ok(p))
+		return true;
+	if (o->seen[b]) {
+		o->disordered = true;
+		return true;
+	}
+	o->seen[b] = 1;
+	n = (void *)p;
+	leaf = le32_to_cpu(n->flags) & COW_NODE_LEAF;
+	nr = le32_to_cpu(n->nr_entries);
+	max = le32_to_cpu(n->max_entries);
+	vs = le32_to_cpu(n->value_size);
+	if (nr > max || 48 + (uint64_t)max * (8 + vs) > BS ||
+	    vs < (leaf ? (tree == COW_TREE_MAPPING ? 8 : sizeof(struct cow_disk_volume)) :
+		  sizeof(struct cow_disk_root)))
+		return true;
+	vals = p + 48 + 8 * (size_t)max;
+	for (i = 0; i < nr; i++) {
+		uint64_t key = le64_to_cpu(((__le64 *)(p + 48))[i]);
+		uint64_t next = i + 1 < nr ? le64_to_cpu(((__le64 *)(p + 48))[i + 1]) : hi;
+		uint8_t *v = vals + (size_t)i * vs;
+
+		if (key < lo || key >= hi || (i + 1 < nr && next <= key))
+			o->disordered = true;
+		if (!leaf) {
+			if (!oracle_walk(o, le64_to_cpu(((struct cow_disk_root *)v)->blocknr),
+					 tree, key, next, depth + 1))
+				return false;
+		} else if (tree == COW_TREE_MAPPING) {
+			uint64_t m;
+
+			memcpy(&m, v, 8);
+			if (!oracle_add(o, key, le64_to_cpu(m) & COW_MAP_CHUNK_MASK))
+				return false;
+		} else if (key == o->volume) {
+			struct cow_disk_volume *rec = (void *)v;
+			uint64_t root = le64_to_cpu(rec->mapping.blocknr);
+			uint8_t *vol_seen = o->seen;
+			bool ok;
+
+			o->seen = calloc(1, o->img.nr_blocks);
+			if (!o->seen)
+				return false;
+			ok = oracle_walk(o, root, COW_TREE_MAPPING, 0, UINT64_MAX, 0);
+			free(o->seen);
+			o->seen = vol_seen;
+			if (!ok)
+				return false;
+		}
+	}
+	return true;
+}
+
+static int oracle_load(struct oracle *o, const char *meta, const char *data,
+		       uint64_t volume)
+{
+	struct cow_disk_superblock *sb;
+
+	memset(o, 0, sizeof(*o));
+	o->volume = volume;
+	o->data_fd = open(data, O_RDONLY);
+	if (o->data_fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, data, strerror(errno));
+		return -1;
+	}
+	if (image_load(meta, &o->img))
+		return -1;
+	o->seen = calloc(1, o->img.nr_blocks + 1);
+	if (!o->seen)
+		return -1;
+	sb = (void *)blk(&o->img, 0);
+	if (o->img.nr_blocks < 2 || block_type((uint8_t *)sb) != COW_BT_SUPERBLOCK ||
+	    le64_to_cpu(sb->magic) != COW_SB_MAGIC)
+		return 0;	/* no pool: nothing is explained */
+	pool_seed = seed_of((uint8_t *)sb, COW_BT_SUPERBLOCK);
+	if (!csum_ok((uint8_t *)sb))
+		return 0;
+	o->chunk_bytes = (uint64_t)le32_to_cpu(sb->chunk_sectors) * SEC;
+	if (!o->chunk_bytes || o->chunk_bytes % BS)
+		return 0;
+	if (!oracle_walk(o, le64_to_cpu(sb->volumes_root.blocknr), COW_TREE_VOLUMES,
+			 0, UINT64_MAX, 0))
+		return -1;
+	return 0;
+}
+
+/* Does the image map @block of the volume to what the device returned? */
+static bool oracle_explains(struct oracle *o, uint64_t block, const uint8_t *got)
+{
+	static uint8_t zero[BS];
+	uint8_t *buf;
+	uint64_t vchunk, off;
+	bool found = false;
+	size_t i;
+
+	if (!o->chunk_bytes)
+		return false;
+	vchunk = block * BS / o->chunk_bytes;
+	off = block * BS % o->chunk_bytes;
+	buf = malloc(BS);
+	if (!buf)
+		return false;
+	for (i = 0; i < o->nr_pairs; i++) {
+		if (o->pair[i][0] != vchunk)
+			continue;
+		found = true;
+		if (pread(o->data_fd, buf, BS, (off_t)(o->pair[i][1] * o->chunk_bytes + off)) == BS &&
+		    !memcmp(buf, got, BS)) {
+			free(buf);
+			return true;
+		}
+	}
+	free(buf);
+	return (!found || o->disordered) && !memcmp(got, zero, BS);
+}
+
 static int cmd_verify(int argc, char **argv)
 {
-	uint64_t nblocks, b, nok = 0, nerr = 0, nwrong = 0, reported = 0;
-	uint64_t batch_start = 0, batch_end = 0;
+	uint64_t nblocks, b, nok = 0, nerr = 0, nwrong = 0, nexplained = 0, reported[2] = { 0 };
+	uint64_t batch_start = 0, batch_end = 0, volume = 0;
+	const char *meta = NULL, *data = NULL;
+	struct oracle o;
 	uint8_t *buf, *exp;
 	struct expect *e;
 	char line[512];
 	FILE *f;
-	int fd;
+	int fd, i;
 
-	if (argc != 2)
-		usage_error("verify needs DEV MAPFILE");
+	for (i = 2; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--image"))
+			meta = argv[i + 1];
+		else if (!strcmp(argv[i], "--data"))
+			data = argv[i + 1];
+		else if (!strcmp(argv[i], "--volume"))
+			volume = strtoull(argv[i + 1], NULL, 0);
+		else
+			usage_error("verify: unknown option '%s'", argv[i]);
+	}
+	if (argc < 2 || i != argc || !meta != !data || (meta && !volume))
+		usage_error("verify needs DEV MAPFILE [--image META --data DATA --volume ID]");
+	if (meta && oracle_load(&o, meta, data, volume))
+		return 2;
 	fd = open(argv[0], O_RDONLY | O_DIRECT);
 	if (fd < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[0], strerror(errno));
@@ -762,6 +950,7 @@ static int cmd_verify(int argc, char **argv)
 	    posix_memalign((void **)&exp, BS, BS))
 		return 2;
 	for (b = 0; b < nblocks; b++) {
+		bool explained;
 		uint8_t *p;
 
 		if (!e[b].set)
@@ -792,18 +981,24 @@ static int cmd_verify(int argc, char **argv)
 			continue;
 		}
 		nwrong++;
-		if (reported++ < 5) {
+		explained = meta && oracle_explains(&o, b, p);
+		nexplained += explained;
+		/* the first five of each kind */
+		if (reported[explained]++ < 5) {
 			struct stamp st;
 
 			memcpy(&st, p, sizeof(st));
 			printf("block %" PRIu64 ": expected tag %" PRIu64 " gen %" PRIu64
-			       ", found magic %08x tag %" PRIu64 " block %" PRIu64 " gen %" PRIu64 "\n",
-			       b, e[b].tag, e[b].gen, st.magic, st.tag, st.block, st.gen);
+			       ", found magic %08x tag %" PRIu64 " block %" PRIu64 " gen %" PRIu64 "%s\n",
+			       b, e[b].tag, e[b].gen, st.magic, st.tag, st.block, st.gen,
+			       !meta ? "" : explained ? " (the image maps it so)" :
+			       " (NOT what the image maps)");
 		}
 	}
 	close(fd);
-	printf("ok %" PRIu64 " ioerr %" PRIu64 " wrong %" PRIu64 "\n", nok, nerr, nwrong);
-	return nwrong ? 1 : 0;
+	printf("ok %" PRIu64 " ioerr %" PRIu64 " wrong %" PRIu64 " explained %" PRIu64 "\n",
+	       nok, nerr, nwrong, nexplained);
+	return nwrong != nexplained ? 1 : 0;
 }
 
 int main(int argc, char **argv)
