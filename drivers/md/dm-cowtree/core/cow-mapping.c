@@ -154,7 +154,7 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 	int r;
 
 	if (xlate_get(vol, vchunk, value))
-		return 0;
+		goto check;
 	if (!vol->xlate)
 		max_next = 0;
 	else if (vchunk && xlate_get(vol, vchunk - 1, &prev))
@@ -163,9 +163,23 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 				  can_block, max_next, xlate_fill_one, &fill);
 	if (fill.nr)
 		xlate_fill_flush(&fill);
-	if (!r)
-		*value = le64_to_cpu(v);
-	return r;
+	if (r)
+		return r;
+	*value = le64_to_cpu(v);
+check:
+	/*
+	 * A checksummed leaf can still name a chunk beyond the data device
+	 * (damage before the checksum was computed): I/O there would fail
+	 * below us with no word of why.
+	 */
+	if (unlikely(cow_mapping_chunk(*value) >= cow_sm_nr_blocks(pmd->dsm))) {
+		cow_err_ratelimited("volume %llu chunk %llu maps to data chunk %llu, beyond the data device (%llu chunks)",
+				    (unsigned long long)vol->id, (unsigned long long)vchunk,
+				    (unsigned long long)cow_mapping_chunk(*value),
+				    (unsigned long long)cow_sm_nr_blocks(pmd->dsm));
+		return -EIO;
+	}
+	return 0;
 }
 
 /*----------------------------------------------------------------*/
