@@ -248,7 +248,7 @@ while [ $i -lt $N ]; do
 			die "dmcowctl check missed strict corruption: $line"
 		fi
 	fi
-	run_case "$line" $strict
+	run_case "$line check=$crc" $strict
 	case " $outcome " in
 	*-remapped\ *|*write-lost*)
 		[ $crc != 0 ] || die "the kernel read remapped data and dmcowctl check passed the image: $line ($outcome)"
