@@ -13,7 +13,9 @@
 #     profiled runs (BENCH_ONLY=io: none unless given),
 #   BENCH_ONLY=copy-mode (only the copy_mode kcopyd/rmw comparison),
 #   BENCH_ONLY=accounting (only exclusive_accounting on/off),
-#   BENCH_ONLY=versus-thin (only the first write vs dm-thin)
+#   BENCH_ONLY=versus-thin (only the first write vs dm-thin),
+#   BENCH_ONLY=kernel-report-selftest (make check: a simulated WARNING in
+#     the guest's dmesg must fail the run)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/tests/bench/results/$(date +%Y%m%d-%H%M%S)}
