@@ -33,6 +33,7 @@
  *	  field   a payload bit flipped, checksum recomputed (strict=0)
  *
  *   cowfuzz verify DEV MAPFILE [--image META --data DATA --volume ID]
+ *		[--save FILE]
  *	Read every block named in MAPFILE (lines as 'cowpattern write
  *	--record' writes them: "write tag=T gen=G offset=O length=L stride=S",
  *	later lines win) and print "ok N ioerr N wrong N explained N".  A
@@ -46,7 +47,8 @@
  *	tree is out of key order (a lookup may then miss).  This is cowfuzz's
  *	own reading of the format, not the core's.  Exit 0 when every wrong
  *	block is explained (none without --image; read errors are allowed),
- *	1 otherwise, 2 on usage errors.
+ *	1 otherwise, 2 on usage errors.  --save FILE: write every block read
+ *	to FILE at its offset (a copy to verify again later, as DEV).
  *
  * Exit status of classify/corrupt: 0 ok, 1 the image cannot be walked, 2
  * usage.
@@ -81,7 +83,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: %s classify IMG | corrupt IMG OUT --case N [--seed S] [--old IMG] [--class C] [--how H] | verify DEV MAPFILE [--image META --data DATA --volume ID]\n",
+	fprintf(stderr, "\nusage: %s classify IMG | corrupt IMG OUT --case N [--seed S] [--old IMG] [--class C] [--how H] | verify DEV MAPFILE [--image META --data DATA --volume ID] [--save FILE]\n",
 		prog);
 	exit(2);
 }
@@ -892,7 +894,8 @@ static int cmd_verify(int argc, char **argv)
 {
 	uint64_t nblocks, b, nok = 0, nerr = 0, nwrong = 0, nexplained = 0, reported[2] = { 0 };
 	uint64_t batch_start = 0, batch_end = 0, volume = 0;
-	const char *meta = NULL, *data = NULL;
+	const char *meta = NULL, *data = NULL, *save = NULL;
+	int save_fd = -1;
 	struct oracle o;
 	uint8_t *buf, *exp;
 	struct expect *e;
@@ -907,14 +910,25 @@ static int cmd_verify(int argc, char **argv)
 			data = argv[i + 1];
 		else if (!strcmp(argv[i], "--volume"))
 			volume = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--save"))
+			save = argv[i + 1];
 		else
 			usage_error("verify: unknown option '%s'", argv[i]);
 	}
 	if (argc < 2 || i != argc || !meta != !data || (meta && !volume))
-		usage_error("verify needs DEV MAPFILE [--image META --data DATA --volume ID]");
+		usage_error("verify needs DEV MAPFILE [--image META --data DATA --volume ID] [--save FILE]");
 	if (meta && oracle_load(&o, meta, data, volume))
 		return 2;
+	if (save) {
+		save_fd = open(save, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (save_fd < 0) {
+			fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
+			return 2;
+		}
+	}
 	fd = open(argv[0], O_RDONLY | O_DIRECT);
+	if (fd < 0 && errno == EINVAL)	/* a file (--save's) on tmpfs */
+		fd = open(argv[0], O_RDONLY);
 	if (fd < 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, argv[0], strerror(errno));
 		return 2;
@@ -975,6 +989,10 @@ static int cmd_verify(int argc, char **argv)
 			}
 			p = buf;
 		}
+		if (save_fd >= 0 && pwrite(save_fd, p, BS, (off_t)(b * BS)) != BS) {
+			fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
+			return 2;
+		}
 		fill_block(exp, e[b].tag, b, e[b].gen);
 		if (!memcmp(p, exp, BS)) {
 			nok++;
@@ -996,6 +1014,10 @@ static int cmd_verify(int argc, char **argv)
 		}
 	}
 	close(fd);
+	if (save_fd >= 0 && close(save_fd)) {
+		fprintf(stderr, "%s: %s: %s\n", prog, save, strerror(errno));
+		return 2;
+	}
 	printf("ok %" PRIu64 " ioerr %" PRIu64 " wrong %" PRIu64 " explained %" PRIu64 "\n",
 	       nok, nerr, nwrong, nexplained);
 	return nwrong != nexplained ? 1 : 0;

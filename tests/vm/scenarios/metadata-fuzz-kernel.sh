@@ -187,13 +187,21 @@ run_case() {
 		   cowpattern write /dev/mapper/fzv1 --tag 1 --gen 9 --offset 0 --length 4K \
 			--record /tmp/wmap --fsync --quiet > /dev/null 2>&1; then
 			r=0
-			cowfuzz verify /dev/mapper/fzv1 /tmp/wmap > /tmp/ver.out || r=$?
+			cowfuzz verify /dev/mapper/fzv1 /tmp/wmap --save /tmp/wread.img \
+				> /tmp/ver.out || r=$?
 			set -- $(tail -1 /tmp/ver.out)
+			[ "$1" = ok ] && [ "$r" -le 1 ] ||
+				{ cat /tmp/ver.out; die "$desc: cowfuzz verify failed (rc $r)"; }
 			if [ "$r" != 0 ] || [ "$4" != 0 ]; then
 				cat /tmp/ver.out
 				[ "$strict" = 1 ] && die "$desc: an acknowledged write does not read back"
-				outcome="$outcome write-lost"
 			fi
+			if [ "$4" != 0 ]; then
+				errors_logged || die "$desc: an acknowledged write: $4 read errors without a DMERR"
+				outcome="$outcome readback-eio"
+			fi
+			# Judged after the commit below, against what it committed.
+			[ "$r" = 0 ] || outcome="$outcome write-lost"
 		else
 			errors_logged || die "$desc: a write failed without a DMERR"
 			outcome="$outcome write-eio"
@@ -208,6 +216,22 @@ run_case() {
 	dmsetup suspend fzpool || die "$desc: suspend (commit) failed"
 	mode=$(pool_mode fzpool)
 	outcome="$outcome end-$mode"
+	# A write read back wrong must have read what the committed metadata
+	# maps (cowfuzz's reading), as volume reads must.  A pool that failed
+	# after the write committed nothing since: then only the rule below
+	# (dmcowctl check rejects the image) applies.
+	case "$outcome $mode" in
+	*" write-lost "*" rw"|*" write-lost "*" out_of_data_space")
+		r=0
+		cowfuzz verify /tmp/wread.img /tmp/wmap --image /tmp/case.img \
+			--data /tmp/dcase.img --volume 1 > /tmp/ver.out || r=$?
+		set -- $(tail -1 /tmp/ver.out)
+		[ "$1" = ok ] && [ "$r" -le 1 ] ||
+			{ cat /tmp/ver.out; die "$desc: cowfuzz verify failed (rc $r)"; }
+		[ "$r" = 0 ] || { cat /tmp/ver.out;
+			die "$desc: an acknowledged write read back as data the committed metadata does not map"; }
+		;;
+	esac
 	case $mode in
 	rw|out_of_data_space) ;;
 	*) errors_logged || die "$desc: pool ended in $mode mode without a DMERR" ;;
