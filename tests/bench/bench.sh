@@ -483,6 +483,27 @@ delete_latency() {
 	done
 }
 
+# timed NAME CMD: CMD's time in microseconds (cowtime); with
+# BENCH_TOOL_PROFILE=1, perf samples of the whole guest while it runs
+# instead ("BENCH-PROFILE cow64k NAME ..."; sampling costs instructions,
+# so the time printed then is not a figure to compare).
+timed() {
+	tn=$1
+	shift
+	if [ -z "${BENCH_TOOL_PROFILE:-}" ]; then
+		cowtime sh -c "$*"
+		return
+	fi
+	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	echo -1 > /proc/sys/kernel/perf_event_paranoid
+	cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- sh -c "$*" || return
+	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
+		--percent-limit 0.5 2>/dev/null |
+		sed -n "s/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE cow64k $tn \1 \2/p" >&2
+	rm -f /tmp/perf.data
+}
+
 #---------------------------------------------------------------- send and receive
 
 # dmcowctl send of a snapshot (full) and of the next one from it
@@ -512,7 +533,7 @@ send_one() { # NAME MIB
 		else
 			args="sp/$n-2 --from sp/$n-1"
 		fi
-		us=$(cowtime sh -c "dmcowctl send $args -o /dev/null --json > /tmp/send.json 2>/tmp/send.err") ||
+		us=$(timed send-$kind-$mib "dmcowctl send $args -o /dev/null --json > /tmp/send.json 2>/tmp/send.err") ||
 			{ cat /tmp/send.err; die "send $args"; }
 		t=cow64k-$mib
 		echo "BENCH-VALUE $t send_${kind}_us $us"
@@ -534,7 +555,7 @@ send_receive_bench() {
 	wipe $META
 	dmcowctl pool create rp $META $DATA --force > /tmp/sr.out 2>&1 ||
 		{ cat /tmp/sr.out; die "receive: pool create"; }
-	us=$(cowtime sh -c "dmcowctl receive rp/copy -i /tmp/stream > /tmp/sr.out 2>&1") ||
+	us=$(timed receive "dmcowctl receive rp/copy -i /tmp/stream > /tmp/sr.out 2>&1") ||
 		{ cat /tmp/sr.out; die "receive"; }
 	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_us $us"
 	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_bytes $(wc -c < /tmp/stream)"
@@ -616,22 +637,8 @@ reshare_bench() {
 	# The dry run reads and compares as much, and asks the pool nothing.
 	dry=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --dry-run --json > /tmp/rs.json 2>/tmp/rs.err") ||
 		{ cat /tmp/rs.err /tmp/rs.json; die "reshare --dry-run failed"; }
-	if [ -n "${BENCH_RESHARE_PROFILE:-}" ]; then
-		# Where the instructions go, instead of the timing (sampling
-		# costs instructions too).
-		command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
-		echo 0 > /proc/sys/kernel/kptr_restrict
-		echo -1 > /proc/sys/kernel/perf_event_paranoid
-		us=$(cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- \
-			sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
-			{ cat /tmp/rs.err; die "perf reshare"; }
-		perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
-			--percent-limit 0.5 2>/dev/null |
-			sed -n 's/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE cow64k reshare \1 \2/p'
-	else
-		us=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
-			{ cat /tmp/rs.err /tmp/rs.json; die "reshare failed"; }
-	fi
+	us=$(timed reshare "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
+		{ cat /tmp/rs.err /tmp/rs.json; die "reshare failed"; }
 	shared=$(jsonget shared_chunks < /tmp/rs.json) || die "reshare: no JSON report"
 	read_b=$(jsonget bytes_read < /tmp/rs.json)
 	cand=$(jsonget candidate_chunks < /tmp/rs.json)
