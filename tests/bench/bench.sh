@@ -34,6 +34,9 @@ else
 	PROFILE_TARGETS="linear thin64k cow64k"
 	PROFILE_WORKLOADS="randwrite-4k-qd16 randread-4k-qd16 seqwrite-1M-qd16 seqread-1M-qd16 firstwrite-snap1"
 fi
+RESHARE_MIB=${BENCH_RESHARE_MIB:-$VOL_MIB}
+ACT_SNAPS=200
+[ "$QUICK" = 1 ] && ACT_SNAPS=3
 AB_KINDS="thin cow cow thin thin cow cow thin"
 [ "$QUICK" = 1 ] && AB_KINDS="thin cow"
 if [ "$CLOCK" = icount ]; then
@@ -42,6 +45,7 @@ if [ "$CLOCK" = icount ]; then
 fi
 DATA_MIB=$((VOL_MIB * 3 + 64))
 [ $DATA_MIB -lt $((DEL_MIB * 2 + 64)) ] && DATA_MIB=$((DEL_MIB * 2 + 64))
+[ $DATA_MIB -lt $((RESHARE_MIB * 6 / 5 + 64)) ] && DATA_MIB=$((RESHARE_MIB * 6 / 5 + 64))
 VOL_SECT=$((VOL_MIB * 2048))
 # Console output costs guest instructions: keep the kernel quiet, and look
 # for kernel reports in dmesg at the end instead (finish).
@@ -331,7 +335,10 @@ standard_set() { # CHUNK_SECTORS... (cowtree chunk sizes; dm-thin: 64 and 1024 K
 	thin_up 128
 	prep /dev/mapper/bvol $VOL_MIB
 	st=$(dmsetup status bpool)
+	# dm-thin counts its reserve, min(4096, total / 10) blocks, as used:
+	# report.py takes it off.
 	echo "BENCH-VALUE thin64k meta_used_blocks $(echo $st | cut -d' ' -f5 | cut -d/ -f1)"
+	echo "BENCH-VALUE thin64k meta_total_blocks $(echo $st | cut -d' ' -f5 | cut -d/ -f2)"
 	echo "BENCH-VALUE thin64k mapped_chunks $(echo $st | cut -d' ' -f6 | cut -d/ -f1)"
 	thin_down
 }
@@ -475,6 +482,114 @@ delete_latency() {
 	done
 }
 
+#---------------------------------------------------------------- activation and check
+
+# A pool with ACT_SNAPS snapshots of a written volume, each snapshot
+# followed by a 4-chunk overwrite so that the trees differ: the time to
+# activate the pool (dmsetup create of the pool target, which opens the
+# metadata) and to check its metadata offline (dmcowctl check, thin_check),
+# for cowtree and dm-thin, cowtime each.  The volume is the bench volume
+# (BENCH_VOL_MIB).
+activation_check() {
+	for kind in thin cow; do
+		log "bench: ${kind}64k activation and check with $ACT_SNAPS snapshots"
+		${kind}_up 128
+		prep /dev/mapper/bvol $VOL_MIB
+		i=0
+		while [ $i -lt $ACT_SNAPS ]; do
+			${kind}_snap > /dev/null || die "$kind snapshot $i"
+			dd if=/dev/urandom of=/dev/mapper/bvol bs=64k count=4 \
+				seek=$(((i * 13) % (VOL_MIB * 16 - 4))) oflag=direct 2>/dev/null ||
+				die "$kind overwrite $i"
+			i=$((i + 1))
+		done
+		dmsetup remove bvol || die "remove $kind volume"
+		table=$(dmsetup table bpool)
+		dmsetup remove bpool || die "remove $kind pool"
+		us=$(cowtime dmsetup create bpool --table "$table") || die "activate $kind pool"
+		echo "BENCH-VALUE ${kind}64k activate_${ACT_SNAPS}_snapshots_us $us"
+		dmsetup remove bpool || die "remove $kind pool"
+		if [ $kind = thin ]; then
+			us=$(cowtime sh -c "thin_check $META > /tmp/check.out 2>&1") ||
+				{ cat /tmp/check.out; die "thin_check"; }
+		else
+			us=$(cowtime sh -c "dmcowctl check $META > /tmp/check.out 2>&1") ||
+				{ cat /tmp/check.out; die "dmcowctl check"; }
+		fi
+		echo "BENCH-VALUE ${kind}64k check_${ACT_SNAPS}_snapshots_us $us"
+	done
+}
+
+#---------------------------------------------------------------- reshare
+
+# dmcowctl reshare of a volume and its snapshot after a tenth of the
+# volume (ten spread regions) was rewritten with the same bytes: its time
+# (cowtime, clock_gettime) and that of a dry run (the same reads and
+# compares, no share messages: the pool's own compare is the rest), the
+# bytes it read (its JSON report) against the bytes that differ, and
+# dm-linear's sequential read in this boot for the throughput ratio.  Random data (urandom), so nothing is
+# zero.  RESHARE_MIB: the volume (BENCH_RESHARE_MIB, default VOL_MIB).
+reshare_bench() {
+	mib=$RESHARE_MIB cb=65536
+	chunks=$((mib * 1048576 / cb))
+	per=$((chunks / 100))	# ten regions of 1 %
+	wipe $META
+	dmcowctl pool create rp $META $DATA --force > /tmp/rs.out 2>&1 ||
+		{ cat /tmp/rs.out; die "reshare: pool create"; }
+	dmcowctl create rp/a ${mib}M > /tmp/rs.out 2>&1 || { cat /tmp/rs.out; die "reshare: create"; }
+	dd if=/dev/urandom of=/dev/mapper/rp-a bs=1M count=$mib oflag=direct 2>/tmp/dd.err ||
+		{ cat /tmp/dd.err; die "reshare: fill"; }
+	dmcowctl snapshot rp/a s > /tmp/rs.out 2>&1 || { cat /tmp/rs.out; die "reshare: snapshot"; }
+	i=0
+	while [ $i -lt 10 ]; do
+		at=$((i * chunks / 10))
+		dd if=/dev/mapper/rp-a of=/tmp/region bs=$cb skip=$at count=$per iflag=direct 2>/dev/null &&
+			dd if=/tmp/region of=/dev/mapper/rp-a bs=$cb seek=$at count=$per \
+				oflag=direct conv=notrunc 2>/dev/null || die "reshare: rewrite region $i"
+		i=$((i + 1))
+	done
+	rm -f /tmp/region
+	sync
+	# The dry run reads and compares as much, and asks the pool nothing.
+	dry=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --dry-run --json > /tmp/rs.json 2>/tmp/rs.err") ||
+		{ cat /tmp/rs.err /tmp/rs.json; die "reshare --dry-run failed"; }
+	if [ -n "${BENCH_RESHARE_PROFILE:-}" ]; then
+		# Where the instructions go, instead of the timing (sampling
+		# costs instructions too).
+		command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
+		echo 0 > /proc/sys/kernel/kptr_restrict
+		echo -1 > /proc/sys/kernel/perf_event_paranoid
+		us=$(cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- \
+			sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
+			{ cat /tmp/rs.err; die "perf reshare"; }
+		perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
+			--percent-limit 0.5 2>/dev/null |
+			sed -n 's/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE cow64k reshare \1 \2/p'
+	else
+		us=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
+			{ cat /tmp/rs.err /tmp/rs.json; die "reshare failed"; }
+	fi
+	shared=$(jsonget shared_chunks < /tmp/rs.json) || die "reshare: no JSON report"
+	read_b=$(jsonget bytes_read < /tmp/rs.json)
+	cand=$(jsonget candidate_chunks < /tmp/rs.json)
+	pool_cmp=$(jsonget pool_compared_chunks < /tmp/rs.json)
+	[ "$shared" = $((per * 10)) ] || { cat /tmp/rs.json; die "reshare shared $shared chunks, $((per * 10)) were rewritten"; }
+	echo "BENCH-VALUE cow64k reshare_volume_mib $mib"
+	echo "BENCH-VALUE cow64k reshare_us $us"
+	echo "BENCH-VALUE cow64k reshare_dry_run_us $dry"
+	echo "BENCH-VALUE cow64k reshare_shared_chunks $shared"
+	echo "BENCH-VALUE cow64k reshare_candidate_chunks $cand"
+	echo "BENCH-VALUE cow64k reshare_differing_bytes $((cand * cb))"
+	echo "BENCH-VALUE cow64k reshare_bytes_read $read_b"
+	# The pool reads both sides of each chunk it is asked to share again.
+	echo "BENCH-VALUE cow64k reshare_pool_bytes_read $((pool_cmp * 2 * cb))"
+	dmcowctl pool deactivate rp --force > /tmp/rs.out 2>&1 || { cat /tmp/rs.out; die "reshare: pool deactivate"; }
+	# dm-linear's sequential read in this boot (the standard job).
+	linear_up
+	fio_run linear reshare-seqread-1M-qd16 /dev/mapper/bvol $(workload_args seqread-1M-qd16)
+	linear_down
+}
+
 #---------------------------------------------------------------- determinism
 
 # The same job twice on cowtree (pool, worker, bufio, btree lookups on the
@@ -587,6 +702,15 @@ copy-mode)
 profile)
 	profile
 	finish ;;
+reshare)
+	log "bench: dmcowctl reshare only"
+	determinism
+	reshare_bench
+	finish ;;
+activation)
+	determinism
+	activation_check
+	finish ;;
 io)
 	# The quick comparison while changing the I/O path: one boot.
 	determinism
@@ -613,5 +737,8 @@ snapshot_latency
 log "bench: exclusive accounting on/off"
 acct_bench
 delete_latency
+log "bench: dmcowctl reshare"
+reshare_bench
+activation_check
 profile
 finish

@@ -209,7 +209,7 @@ def build(fio, values, env, prof):
            "profile": profile_summary(prof, fio)}
     workloads = sorted({w for (_, w) in fio
                         if not w.startswith(("prep", "copy-", "acct-", "ab-", "same-",
-                                             "profiled-"))})
+                                             "profiled-", "reshare-"))})
     for w in workloads:
         lin = fio.get(("linear", w), {}).get("iops")
         thin = fio.get(("thin64k", w), {}).get("iops")
@@ -235,14 +235,50 @@ def build(fio, values, env, prof):
     for t in ("cow4k", "cow64k", "cow1024k", "thin64k"):
         mb, mc = values.get((t, "meta_used_blocks")), values.get((t, "mapped_chunks"))
         if mb and mc and mc[0]:
+            used = mb[0]
+            if t.startswith("thin"):
+                # dm-thin's status counts its metadata reserve as used
+                # (dm-thin-metadata.c, __set_metadata_reserve()).
+                total = values.get((t, "meta_total_blocks"))
+                if not total:
+                    continue
+                used -= min(4096, total[0] // 10)
             res["values"][f"{t}.metadata_bytes_per_chunk"] = {
-                "n": 1, "median": round(mb[0] * 4096 / mc[0], 2)}
+                "n": 1, "median": round(used * 4096 / mc[0], 2)}
     return res
 
 
 def goal(res, name, value, target, ok):
     res["goals"].append({"goal": name, "measured": value, "target": target,
                          "met": bool(ok) if value is not None else None})
+
+
+def reshare_goals(res, fio, values):
+    """dmcowctl reshare: it reads both sides of the differing chunks only,
+    at half dm-linear's sequential read throughput or better."""
+    def one(metric):
+        v = values.get(("cow64k", metric))
+        return v[0] if v else None
+
+    us, read_b, diff_b = one("reshare_us"), one("reshare_bytes_read"), one("reshare_differing_bytes")
+    if not (us and read_b and diff_b):
+        return
+    v = round(read_b / diff_b, 3)
+    goal(res, "reshare: bytes read / bytes of the differing chunks", v, "<= 2.0", v <= 2.0)
+    lin = fio.get(("linear", "reshare-seqread-1M-qd16"), {}).get("bw_kib")
+    mib_s = read_b / 1048576 / (us / 1e6)
+    res["values"]["cow64k.reshare_read_mib_per_s"] = {"n": 1, "median": round(mib_s, 1)}
+    v = ratio(mib_s, lin / 1024 if lin else None)
+    goal(res, "reshare read throughput (the tool's bytes) vs dm-linear 1M sequential read",
+         v, ">= 0.5", v is not None and v >= 0.5)
+    pool_b = one("reshare_pool_bytes_read")
+    if pool_b is not None:
+        dev_mib_s = (read_b + pool_b) / 1048576 / (us / 1e6)
+        res["values"]["cow64k.reshare_device_read_mib_per_s"] = {
+            "n": 1, "median": round(dev_mib_s, 1)}
+        # No goal: the pool's compare is the race-free confirmation.
+        res["values"]["cow64k.reshare_device_read_vs_linear"] = {
+            "n": 1, "median": ratio(dev_mib_s, lin / 1024 if lin else None)}
 
 
 def evaluate(res, fio, values):
@@ -296,6 +332,7 @@ def evaluate(res, fio, values):
     if d:
         v = round(statistics.median(d) / 1000.0, 2)
         goal(res, "delete message latency (ms, ioctl)", v, "<= 10", v <= 10)
+    reshare_goals(res, fio, values)
     for row in res["accounting_cost"]:
         if row["workload"] == "randwrite-4k-qd16":
             v = row["on_vs_off"]
@@ -441,7 +478,7 @@ def main():
     write_markdown(res, os.path.join(args.outdir, "results.md"))
     plot(res, args.outdir)
     if not (res["workloads"] or res["copy_mode"] or res["accounting_cost"]
-            or res["versus_thin"]):
+            or res["versus_thin"] or res["goals"]):
         print("report: no fio results in the log", file=sys.stderr)
         return 1
     if env.get("clock") == "icount":

@@ -13,7 +13,10 @@
 #     profiled runs (BENCH_ONLY=io: none unless given),
 #   BENCH_ONLY=copy-mode (only the copy_mode kcopyd/rmw comparison),
 #   BENCH_ONLY=accounting (only exclusive_accounting on/off),
-#   BENCH_ONLY=versus-thin (only the first write vs dm-thin)
+#   BENCH_ONLY=versus-thin (only the first write vs dm-thin),
+#   BENCH_ONLY=reshare (only dmcowctl reshare; BENCH_RESHARE_MIB=N its
+#     volume, default the bench volume), BENCH_ONLY=activation (only pool
+#     activation and offline check with 200 snapshots, cowtree and dm-thin)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/tests/bench/results/$(date +%Y%m%d-%H%M%S)}
@@ -48,7 +51,7 @@ mkdir -p "$out"
 cp "$top/tests/bench/bench.sh" "$out/jobs-bench.sh"
 logs=()
 for ((i = 1; i <= repeats; i++)); do
-	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
+	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_RESHARE_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
 		"$top/tests/vm/run.sh" --dir "$top/tests/bench" bench
 	cp "$top/tests/vm/build/logs/bench.log" "$out/console-$i.log"
 	logs+=("$out/console-$i.log")
