@@ -130,6 +130,7 @@ workload_args() { # NAME [IO_MIB]
 	case $1 in
 	randwrite-4k-qd*) echo "--rw=randwrite --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
 	randread-4k-qd*) echo "--rw=randread --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
+	send-seq*) workload_args ${1#send-} $2 ;;
 	seqwrite-1M-qd*) echo "--rw=write --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
 	seqread-1M-qd*) echo "--rw=read --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
 	*) die "unknown workload $1" ;;
@@ -482,6 +483,68 @@ delete_latency() {
 	done
 }
 
+#---------------------------------------------------------------- send and receive
+
+# dmcowctl send of a snapshot (full) and of the next one from it
+# (incremental: 1 % of the chunks, every 100th, rewritten between them),
+# for a volume of VOL_MIB and one of VOL_MIB / 4 (metadata blocks read must
+# follow the change, not the volume); each send's time (cowtime), stream
+# bytes and metadata blocks read (its JSON report).  Then the full stream
+# of the big volume is received into a new pool on the same devices
+# (from a file in the guest's RAM).  dm-linear's sequential read and write
+# in this boot give the throughput ratios.
+send_one() { # NAME MIB
+	n=$1 mib=$2 chunks=$(($2 * 16))
+	dmcowctl create sp/$n ${mib}M > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: create $n"; }
+	dd if=/dev/urandom of=/dev/mapper/sp-$n bs=1M count=$mib oflag=direct 2>/tmp/dd.err ||
+		{ cat /tmp/dd.err; die "send: fill $n"; }
+	dmcowctl snapshot sp/$n $n-1 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-1"; }
+	i=0
+	while [ $i -lt $chunks ]; do
+		dd if=/dev/urandom of=/dev/mapper/sp-$n bs=64k seek=$i count=1 oflag=direct \
+			conv=notrunc 2>/dev/null || die "send: rewrite chunk $i of $n"
+		i=$((i + 100))
+	done
+	dmcowctl snapshot sp/$n $n-2 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-2"; }
+	for kind in full incremental; do
+		if [ $kind = full ]; then
+			args="sp/$n-1"
+		else
+			args="sp/$n-2 --from sp/$n-1"
+		fi
+		us=$(cowtime sh -c "dmcowctl send $args -o /dev/null --json > /tmp/send.json 2>/tmp/send.err") ||
+			{ cat /tmp/send.err; die "send $args"; }
+		t=cow64k-$mib
+		echo "BENCH-VALUE $t send_${kind}_us $us"
+		echo "BENCH-VALUE $t send_${kind}_bytes $(jsonget bytes < /tmp/send.json)"
+		echo "BENCH-VALUE $t send_${kind}_data_bytes $(jsonget data_bytes < /tmp/send.json)"
+		echo "BENCH-VALUE $t send_${kind}_metadata_blocks_read $(jsonget metadata_blocks_read < /tmp/send.json)"
+	done
+	echo "BENCH-VALUE cow64k-$mib send_changed_chunks $(((chunks + 99) / 100))"
+}
+
+send_receive_bench() {
+	wipe $META
+	dmcowctl pool create sp $META $DATA --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "send: pool create"; }
+	send_one big $VOL_MIB
+	send_one small $((VOL_MIB / 4))
+	dmcowctl send sp/big-1 -o /tmp/stream > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send to a file"; }
+	dmcowctl pool deactivate sp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: deactivate"; }
+	wipe $META
+	dmcowctl pool create rp $META $DATA --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "receive: pool create"; }
+	us=$(cowtime sh -c "dmcowctl receive rp/copy -i /tmp/stream > /tmp/sr.out 2>&1") ||
+		{ cat /tmp/sr.out; die "receive"; }
+	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_us $us"
+	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_bytes $(wc -c < /tmp/stream)"
+	rm -f /tmp/stream
+	dmcowctl pool deactivate rp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "receive: deactivate"; }
+	linear_up
+	fio_jobs linear /dev/mapper/bvol send-seqread-1M-qd16 send-seqwrite-1M-qd16
+	linear_down
+}
+
 #---------------------------------------------------------------- activation and check
 
 # A pool with ACT_SNAPS snapshots of a written volume, each snapshot
@@ -707,6 +770,10 @@ reshare)
 	determinism
 	reshare_bench
 	finish ;;
+send)
+	determinism
+	send_receive_bench
+	finish ;;
 activation)
 	determinism
 	activation_check
@@ -740,5 +807,7 @@ delete_latency
 log "bench: dmcowctl reshare"
 reshare_bench
 activation_check
+log "bench: dmcowctl send and receive"
+send_receive_bench
 profile
 finish

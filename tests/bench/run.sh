@@ -16,7 +16,8 @@
 #   BENCH_ONLY=versus-thin (only the first write vs dm-thin),
 #   BENCH_ONLY=reshare (only dmcowctl reshare; BENCH_RESHARE_MIB=N its
 #     volume, default the bench volume), BENCH_ONLY=activation (only pool
-#     activation and offline check with 200 snapshots, cowtree and dm-thin)
+#     activation and offline check with 200 snapshots, cowtree and dm-thin),
+#   BENCH_ONLY=send (only dmcowctl send, full and incremental, and receive)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=${BENCH_OUT:-$top/tests/bench/results/$(date +%Y%m%d-%H%M%S)}
