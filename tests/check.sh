@@ -68,8 +68,9 @@ elif [[ -n ${DEBUG_KERNEL:-} && $DEBUG_KERNEL != 0 ]]; then
 	echo "check: debug-kernel repetitions: $REPLAY_POINTS_MIN+ replay points, $((VM_BOOTS_power_cuts - 1)) power cuts, $FUZZ_CASES bad inputs, $FUZZ metadata images"
 fi
 
-make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|  )' 
+make -C tests/unit run 2>&1 | tee build/check-unit.log | grep -E '^(FAIL|unit:|unit runner self-test:|  )' 
 count build/check-unit.log unit
+count build/check-unit.log "unit runner self-test"
 
 make -C tests/vm/tools selftest > build/check-cowpattern.log 2>&1
 grep -E '^(FAIL|unit:)' build/check-cowpattern.log | sed 's/^unit:/cowpattern selftest:/'

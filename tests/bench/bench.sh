@@ -130,6 +130,7 @@ workload_args() { # NAME [IO_MIB]
 	case $1 in
 	randwrite-4k-qd*) echo "--rw=randwrite --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
 	randread-4k-qd*) echo "--rw=randread --bs=4k --iodepth=${1##*qd} $(rand_load $2)" ;;
+	send-seq*) workload_args ${1#send-} $2 ;;
 	seqwrite-1M-qd*) echo "--rw=write --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
 	seqread-1M-qd*) echo "--rw=read --bs=1M --iodepth=${1##*qd} $(seq_load $2)" ;;
 	*) die "unknown workload $1" ;;
@@ -482,6 +483,89 @@ delete_latency() {
 	done
 }
 
+# timed NAME CMD: CMD's time in microseconds (cowtime); with
+# BENCH_TOOL_PROFILE=1, perf samples of the whole guest while it runs
+# instead ("BENCH-PROFILE cow64k NAME ..."; sampling costs instructions,
+# so the time printed then is not a figure to compare).
+timed() {
+	tn=$1
+	shift
+	if [ -z "${BENCH_TOOL_PROFILE:-}" ]; then
+		cowtime sh -c "$*"
+		return
+	fi
+	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	echo -1 > /proc/sys/kernel/perf_event_paranoid
+	cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- sh -c "$*" || return
+	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
+		--percent-limit 0.5 2>/dev/null |
+		sed -n "s/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE cow64k $tn \1 \2/p" >&2
+	rm -f /tmp/perf.data
+}
+
+#---------------------------------------------------------------- send and receive
+
+# dmcowctl send of a snapshot (full) and of the next one from it
+# (incremental: 1 % of the chunks, every 100th, rewritten between them),
+# for a volume of VOL_MIB and one of VOL_MIB / 4 (metadata blocks read must
+# follow the change, not the volume); each send's time (cowtime), stream
+# bytes and metadata blocks read (its JSON report).  Then the full stream
+# of the big volume is received into a new pool on the same devices
+# (from a file in the guest's RAM).  dm-linear's sequential read and write
+# in this boot give the throughput ratios.
+send_one() { # NAME MIB
+	n=$1 mib=$2 chunks=$(($2 * 16))
+	dmcowctl create sp/$n ${mib}M > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: create $n"; }
+	dd if=/dev/urandom of=/dev/mapper/sp-$n bs=1M count=$mib oflag=direct 2>/tmp/dd.err ||
+		{ cat /tmp/dd.err; die "send: fill $n"; }
+	dmcowctl snapshot sp/$n $n-1 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-1"; }
+	i=0
+	while [ $i -lt $chunks ]; do
+		dd if=/dev/urandom of=/dev/mapper/sp-$n bs=64k seek=$i count=1 oflag=direct \
+			conv=notrunc 2>/dev/null || die "send: rewrite chunk $i of $n"
+		i=$((i + 100))
+	done
+	dmcowctl snapshot sp/$n $n-2 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-2"; }
+	for kind in full incremental; do
+		if [ $kind = full ]; then
+			args="sp/$n-1"
+		else
+			args="sp/$n-2 --from sp/$n-1"
+		fi
+		us=$(timed send-$kind-$mib "dmcowctl send $args -o /dev/null --json > /tmp/send.json 2>/tmp/send.err") ||
+			{ cat /tmp/send.err; die "send $args"; }
+		t=cow64k-$mib
+		echo "BENCH-VALUE $t send_${kind}_us $us"
+		echo "BENCH-VALUE $t send_${kind}_bytes $(jsonget bytes < /tmp/send.json)"
+		echo "BENCH-VALUE $t send_${kind}_data_bytes $(jsonget data_bytes < /tmp/send.json)"
+		echo "BENCH-VALUE $t send_${kind}_metadata_blocks_read $(jsonget metadata_blocks_read < /tmp/send.json)"
+	done
+	echo "BENCH-VALUE cow64k-$mib send_changed_chunks $(((chunks + 99) / 100))"
+}
+
+send_receive_bench() {
+	wipe $META
+	dmcowctl pool create sp $META $DATA --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "send: pool create"; }
+	send_one big $VOL_MIB
+	send_one small $((VOL_MIB / 4))
+	dmcowctl send sp/big-1 -o /tmp/stream > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send to a file"; }
+	dmcowctl pool deactivate sp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: deactivate"; }
+	wipe $META
+	dmcowctl pool create rp $META $DATA --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "receive: pool create"; }
+	us=$(timed receive "dmcowctl receive rp/copy -i /tmp/stream > /tmp/sr.out 2>&1") ||
+		{ cat /tmp/sr.out; die "receive"; }
+	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_us $us"
+	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_bytes $(wc -c < /tmp/stream)"
+	rm -f /tmp/stream
+	dmcowctl pool deactivate rp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "receive: deactivate"; }
+	linear_up
+	fio_jobs linear /dev/mapper/bvol send-seqread-1M-qd16 send-seqwrite-1M-qd16
+	linear_down
+}
+
 #---------------------------------------------------------------- activation and check
 
 # A pool with ACT_SNAPS snapshots of a written volume, each snapshot
@@ -553,22 +637,8 @@ reshare_bench() {
 	# The dry run reads and compares as much, and asks the pool nothing.
 	dry=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --dry-run --json > /tmp/rs.json 2>/tmp/rs.err") ||
 		{ cat /tmp/rs.err /tmp/rs.json; die "reshare --dry-run failed"; }
-	if [ -n "${BENCH_RESHARE_PROFILE:-}" ]; then
-		# Where the instructions go, instead of the timing (sampling
-		# costs instructions too).
-		command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
-		echo 0 > /proc/sys/kernel/kptr_restrict
-		echo -1 > /proc/sys/kernel/perf_event_paranoid
-		us=$(cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- \
-			sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
-			{ cat /tmp/rs.err; die "perf reshare"; }
-		perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
-			--percent-limit 0.5 2>/dev/null |
-			sed -n 's/^ *\([0-9.]*\)%  *\(.*\)$/BENCH-PROFILE cow64k reshare \1 \2/p'
-	else
-		us=$(cowtime sh -c "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
-			{ cat /tmp/rs.err /tmp/rs.json; die "reshare failed"; }
-	fi
+	us=$(timed reshare "dmcowctl reshare rp/a rp/s --json > /tmp/rs.json 2>/tmp/rs.err") ||
+		{ cat /tmp/rs.err /tmp/rs.json; die "reshare failed"; }
 	shared=$(jsonget shared_chunks < /tmp/rs.json) || die "reshare: no JSON report"
 	read_b=$(jsonget bytes_read < /tmp/rs.json)
 	cand=$(jsonget candidate_chunks < /tmp/rs.json)
@@ -713,6 +783,10 @@ reshare)
 	determinism
 	reshare_bench
 	finish ;;
+send)
+	determinism
+	send_receive_bench
+	finish ;;
 activation)
 	determinism
 	activation_check
@@ -746,5 +820,7 @@ delete_latency
 log "bench: dmcowctl reshare"
 reshare_bench
 activation_check
+log "bench: dmcowctl send and receive"
+send_receive_bench
 profile
 finish

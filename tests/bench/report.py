@@ -209,7 +209,7 @@ def build(fio, values, env, prof):
            "profile": profile_summary(prof, fio)}
     workloads = sorted({w for (_, w) in fio
                         if not w.startswith(("prep", "copy-", "acct-", "ab-", "same-",
-                                             "profiled-", "reshare-"))})
+                                             "profiled-", "reshare-", "send-"))})
     for w in workloads:
         lin = fio.get(("linear", w), {}).get("iops")
         thin = fio.get(("thin64k", w), {}).get("iops")
@@ -281,6 +281,52 @@ def reshare_goals(res, fio, values):
             "n": 1, "median": ratio(dev_mib_s, lin / 1024 if lin else None)}
 
 
+def send_goals(res, fio, values):
+    """dmcowctl send/receive (issue #16): incremental against full, and
+    throughput against dm-linear's sequential read and write."""
+    sizes = sorted({int(t.split("-")[1]) for (t, m) in values
+                    if t.startswith("cow64k-") and m == "send_full_us"})
+    if not sizes:
+        return
+
+    def one(t, metric):
+        v = values.get((t, metric))
+        return v[0] if v else None
+
+    def bw_mib(w):
+        b = fio.get(("linear", w), {}).get("bw_kib")
+        return b / 1024 if b else None
+
+    big = f"cow64k-{sizes[-1]}"
+    full, incr = one(big, "send_full_us"), one(big, "send_incremental_us")
+    fd, idb = one(big, "send_full_data_bytes"), one(big, "send_incremental_data_bytes")
+    v = ratio(idb, fd)
+    goal(res, f"incremental send (1 % changed, {sizes[-1]} MiB): data read / full send's", v,
+         "about 0.01", v is not None and 0.005 <= v <= 0.02)
+    v = ratio(full, incr)
+    goal(res, f"incremental send (1 % changed, {sizes[-1]} MiB): times faster than full", v,
+         ">= 20", v is not None and v >= 20)
+    if len(sizes) > 1:
+        small = f"cow64k-{sizes[0]}"
+        a = one(small, "send_incremental_metadata_blocks_read")
+        b = one(big, "send_incremental_metadata_blocks_read")
+        ca, cb = one(small, "send_changed_chunks"), one(big, "send_changed_chunks")
+        # Per changed chunk: flat if the walk follows the change.
+        v = ratio(b / cb if b and cb else None, a / ca if a and ca else None)
+        goal(res, f"incremental send metadata blocks read per changed chunk, {sizes[-1]} vs "
+             f"{sizes[0]} MiB volume", v, "<= 1.5", v is not None and v <= 1.5)
+    lin_r, lin_w = bw_mib("send-seqread-1M-qd16"), bw_mib("send-seqwrite-1M-qd16")
+    if full and fd:
+        v = ratio(fd / 1048576 / (full / 1e6), lin_r)
+        goal(res, "full send throughput vs dm-linear 1M sequential read", v, ">= 0.8",
+             v is not None and v >= 0.8)
+    rus, rb = one(big, "receive_full_us"), one(big, "receive_full_bytes")
+    if rus and rb:
+        v = ratio(rb / 1048576 / (rus / 1e6), lin_w)
+        goal(res, "full receive throughput vs dm-linear 1M sequential write", v, ">= 0.8",
+             v is not None and v >= 0.8)
+
+
 def evaluate(res, fio, values):
     def iops(t, w):
         return fio.get((t, w), {}).get("iops")
@@ -333,6 +379,7 @@ def evaluate(res, fio, values):
         v = round(statistics.median(d) / 1000.0, 2)
         goal(res, "delete message latency (ms, ioctl)", v, "<= 10", v <= 10)
     reshare_goals(res, fio, values)
+    send_goals(res, fio, values)
     for row in res["accounting_cost"]:
         if row["workload"] == "randwrite-4k-qd16":
             v = row["on_vs_off"]

@@ -17,6 +17,9 @@
 #   BENCH_ONLY=reshare (only dmcowctl reshare; BENCH_RESHARE_MIB=N its
 #     volume, default the bench volume), BENCH_ONLY=activation (only pool
 #     activation and offline check with 200 snapshots, cowtree and dm-thin),
+#   BENCH_ONLY=send (only dmcowctl send, full and incremental, and receive),
+#   BENCH_TOOL_PROFILE=1 (a perf profile of each dmcowctl run timed by the
+#     reshare and send jobs instead of its time),
 #   BENCH_ONLY=kernel-report-selftest (make check: a simulated WARNING in
 #     the guest's dmesg must fail the run)
 set -euo pipefail
@@ -53,7 +56,7 @@ mkdir -p "$out"
 cp "$top/tests/bench/bench.sh" "$out/jobs-bench.sh"
 logs=()
 for ((i = 1; i <= repeats; i++)); do
-	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_RESHARE_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
+	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_TOOL_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
 		"$top/tests/vm/run.sh" --dir "$top/tests/bench" bench
 	cp "$top/tests/vm/build/logs/bench.log" "$out/console-$i.log"
 	logs+=("$out/console-$i.log")

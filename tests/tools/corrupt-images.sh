@@ -6,12 +6,14 @@
 #    ways in all (default 2000, half on each; every kind on every block
 #    class of the image, on random blocks; LONG=1: 10000): pool.img, and
 #    rich.img made by cowmkimg through the metadata core, which has a held
-#    root, a dead list and a deleting record (every block kind but the
-#    internal nodes of the dead and data space map trees).  The dmcowctl
-#    checking them is built with AddressSanitizer and UBSan; it must reject
-#    every strict case (damage the format detects) with exit 1 (2 for a
-#    truncated device: refused at open), exit 0 or 1 on the others, and never crash, trip a sanitizer (one case in 8
-#    also checks for leaks) or exit otherwise.
+#    root, a dead list and a deleting record, and internal nodes in every
+#    btree (mapping, volumes, dead list, data space map index): every
+#    block class cowfuzz knows, each damaged in every way (this needs
+#    HOST_FUZZ_CASES >= 196).  The dmcowctl checking them is built with
+#    AddressSanitizer and UBSan; it must reject every strict case (damage
+#    the format detects) with exit 1 (2 for a truncated device: refused at
+#    open), exit 0 or 1 on the others, and never crash, trip a sanitizer
+#    (one case in 8 also checks for leaks) or exit otherwise.
 
 fixtures=$top/tests/fixtures
 while read -r file want pattern; do
@@ -36,14 +38,14 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 	export UBSAN_OPTIONS=exitcode=99:halt_on_error=1:print_stacktrace=1
 	if "$top/tests/tools/build/cowmkimg" rich.img &&
 	   ASAN_OPTIONS=exitcode=99 "$S" check --strict-leaks rich.img > out.txt 2>&1; then
-		ok "cowmkimg: an image with a held root, a dead list and a deleting record, clean"
+		ok "cowmkimg: an image with a held root, a dead list, a deleting record and internal nodes in every btree, clean"
 	else
 		ko "cowmkimg image" "$(head -5 out.txt)"
 	fi
 	"$F" classify rich.img > classes.txt || ko "cowfuzz classify rich.img"
 	missing=""
 	for c in sb msm-root msm-index msm-rc dsm-rc held map-leaf map-internal vol-leaf \
-		 vol-internal dead-leaf dsm-leaf; do
+		 vol-internal dead-leaf dead-internal dsm-leaf dsm-internal; do
 		grep -q "^count $c [1-9]" classes.txt || missing="$missing $c"
 	done
 	[[ -z $missing ]] && ok "rich.img has every block class" ||
@@ -61,6 +63,7 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 				"$S" check $img.fz > /dev/null 2> $img.err
 			rc=$?
 			total=$((total + 1))
+			echo "$line" >> $img.cases
 			if ((rc > 2)); then
 				crashed=$((crashed + 1))
 				echo "check crashed or a sanitizer fired (exit $rc) on $img: $line"
@@ -82,6 +85,7 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 		echo "$strict $missed $crashed $odd $found $total" > $img.counts
 	}
 	# One image per CPU (make check runs alone on 2 cores).
+	rm -f pool.img.cases rich.img.cases
 	fuzz_image pool.img &
 	fuzz_image rich.img &
 	wait
@@ -92,6 +96,16 @@ if make -s -C "$top/tests/tools" > build.log 2>&1; then
 		strict=$((strict + a)) missed=$((missed + b)) crashed=$((crashed + c))
 		odd=$((odd + d)) nonstrict_found=$((nonstrict_found + e)) total=$((total + f))
 	done
+	# Every class of rich.img was fuzzed, every kind on its internal nodes.
+	missing=""
+	for c in $(sed -n 's/^count \([a-z-]*\) [1-9].*/\1/p' classes.txt); do
+		for h in flip zero dup stale header field; do
+			[[ $c == sb && $h == header ]] && continue
+			grep -q "how=$h class=$c " rich.img.cases || missing="$missing $h/$c"
+		done
+	done
+	[[ -z $missing ]] && ok "cowfuzz: every kind of damage on every block class of rich.img" ||
+		ko "cowfuzz: every kind of damage on every block class of rich.img" "missing:$missing"
 	if ((missed == 0 && crashed == 0 && odd == 0 && strict > 0)); then
 		ok "cowfuzz: sanitized check rejects all $strict strict of $total corruptions ($nonstrict_found of $((total - strict)) payload flips too; seed $seed)"
 	else

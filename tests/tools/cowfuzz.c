@@ -30,7 +30,8 @@
  *	  header  a bit of the header or btree node header flipped, checksum
  *		  recomputed (type, location, stamp, flags, sizes)
  *	  trunc   OUT truncated below the pool's metadata size
- *	  field   a payload bit flipped, checksum recomputed (strict=0)
+ *	  field   a payload bit flipped, checksum recomputed (strict=0); in
+ *		  btree nodes, a bit of a key or value in use
  *
  *   cowfuzz verify DEV MAPFILE [--image META --data DATA --volume ID]
  *		[--save FILE]
@@ -448,6 +449,25 @@ static uint64_t pick_block(struct walk *w, int c)
 	return 0;
 }
 
+/*
+ * A byte of a btree node's entries in use (a key or a value), so that the
+ * flip reaches the decoders; past the header if the node has none.
+ */
+static size_t node_entry_byte(const uint8_t *p)
+{
+	const struct cow_disk_node_header *n = (const void *)p;
+	uint32_t nr = le32_to_cpu(n->nr_entries), max = le32_to_cpu(n->max_entries);
+	uint32_t vs = le32_to_cpu(n->value_size), e;
+	size_t keys = sizeof(*n);
+
+	if (!nr || nr > max || keys + (size_t)max * (8 + vs) > BS)
+		return keys + rnd(BS - keys);
+	e = (uint32_t)rnd(nr);
+	if (rnd(8 + vs) < 8)
+		return keys + (size_t)e * 8 + rnd(8);
+	return keys + (size_t)max * 8 + (size_t)e * vs + rnd(vs);
+}
+
 static bool in_header_field(uint32_t type, size_t off)
 {
 	/* type, blocknr, txn of every block (not csum: that is "flip") */
@@ -646,8 +666,8 @@ static int cmd_corrupt(int argc, char **argv)
 		size_t off = 24 + rnd(len - 24);
 		unsigned int bit = (unsigned int)rnd(8);
 
-		if (type == COW_BT_NODE && off < 48)
-			off = 48 + rnd(BS - 48);
+		if (type == COW_BT_NODE)
+			off = node_entry_byte(p);
 		p[off] ^= (uint8_t)(1u << bit);
 		fix_csum(p, type);
 		snprintf(detail, sizeof(detail), "byte=%zu bit=%u", off, bit);

@@ -9,9 +9,11 @@
  * OUT (created, 4 MiB) holds volume 1 with a multi-level mapping tree,
  * its snapshot 2, 24 snapshots of 2 (the volumes tree gets an internal
  * node), a held root taken before volume 1 is rewritten in part, a
- * deleted volume whose tree is on the dead list (partly reclaimed) and a
- * deleted volume still being accounted (a deleting record).  Exit status
- * 0, or 1 with a message.
+ * deleted volume whose tree is on the dead list (partly reclaimed), a
+ * deleted volume still being accounted (a deleting record), a volume
+ * mapping one chunk in each of SPARSE_RCS data refcount blocks (the data
+ * space map index gets an internal node) and DEAD_SNAPS deleted snapshots
+ * of a volume, each a dead entry (the dead tree gets an internal node).  Exit status 0, or 1 with a message.
  */
 #include "cow-platform.h"
 #include "cow-disk.h"
@@ -26,7 +28,10 @@
 #include <unistd.h>
 
 #define META_BLOCKS 1024u
-#define DATA_CHUNKS 20000u
+#define DATA_CHUNKS 160000u
+/* More index entries, and dead entries, than one btree leaf holds. */
+#define SPARSE_RCS 140u
+#define DEAD_SNAPS 160u
 
 static const char *step = "start";
 
@@ -51,6 +56,51 @@ static void fill(struct cow_pool_metadata *pmd, u64 id, u64 from, u64 to, u64 st
 		TRY(cow_volume_insert(v, s, d));
 	}
 	cow_pmd_close_volume(v);
+}
+
+/* Volume @id maps one chunk in each of SPARSE_RCS refcount blocks. */
+static void sparse(struct cow_pool_metadata *pmd, u64 id)
+{
+	struct cow_volume *v;
+	u64 k = 0, d;
+
+	TRY(cow_pmd_create_volume(pmd, id, "sparse"));
+	TRY(cow_pmd_open_volume(pmd, id, &v));
+	while (k < SPARSE_RCS) {
+		TRY(cow_volume_alloc_chunk(v, &d));
+		if (d % COW_RC_ENTRIES)
+			TRY(cow_volume_free_unused_chunk(v, d));
+		else
+			TRY(cow_volume_insert(v, k++, d));
+	}
+	cow_pmd_close_volume(v);
+}
+
+/*
+ * DEAD_SNAPS snapshots (ids from @first) of volume @id, which maps one
+ * chunk, are deleted.  One reclaim step of DEAD_SNAPS chunks accounts
+ * their deleting records, one chunk each, and each tree joins the dead
+ * list; the budget is spent before any of them is freed.
+ */
+static void dead_snapshots(struct cow_pool_metadata *pmd, u64 id, u64 first)
+{
+	struct cow_snapshot_request req = { .origin_id = id };
+	char name[16];
+	bool more;
+	u64 i;
+
+	TRY(cow_pmd_create_volume(pmd, id, "origin"));
+	fill(pmd, id, 0, 1, 1);
+	for (i = 0; i < DEAD_SNAPS; i++) {
+		snprintf(name, sizeof(name), "e%llu", (unsigned long long)i);
+		req.new_id = first + i;
+		req.name = name;
+		TRY(cow_pmd_snapshot(pmd, &req, 1));
+	}
+	TRY(cow_pmd_commit(pmd));
+	for (i = 0; i < DEAD_SNAPS; i++)
+		TRY(cow_pmd_delete_volume(pmd, first + i));
+	TRY(cow_pmd_reclaim_step(pmd, DEAD_SNAPS, &more));
 }
 
 static u64 dead_root(struct cow_block_manager *bm)
@@ -134,6 +184,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	} while (!dead_root(bm));
+	/* Before volume 4's record, which would take the budget first. */
+	step = "internal nodes of the dead tree and the data space map index";
+	dead_snapshots(pmd, 6, 100);
+	sparse(pmd, 5);
+	TRY(cow_pmd_commit(pmd));
+	step = "deleting record";
 	TRY(cow_pmd_delete_volume(pmd, 4));
 	TRY(cow_pmd_reclaim_step(pmd, 16, &more));
 	TRY(cow_pmd_commit(pmd));

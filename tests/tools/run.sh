@@ -238,6 +238,42 @@ else
 fi
 
 #------------------------------------------------------------------
+# A check that could not check the counters is not clean (issue #17 item
+# 9).  The accounting pass reads every mapping leaf again; with 600000
+# mappings (4762 leaves) the first leaf has left dmcowctl's 4096-block
+# cache by then, and failread.so makes that second read fail, as a disk
+# going bad during the check would.
+
+printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=600000 nr_metadata_blocks=8192\nvolume id=1 name="big"\nmap 0 0 600000 1\nend-dump\n' > big.dump
+"$D" restore -i big.dump -o big.img > /dev/null
+first_leaf=$($leafpy big.img list | awk '$2 == 0 && !found { print $1; found = 1 }')
+failread() { # failread CMD...: CMD with block $first_leaf of big.img failing after one read
+	FAILREAD_FILE=big.img FAILREAD_BLOCK=$first_leaf \
+		LD_PRELOAD=$top/tests/tools/build/failread.so "$@"
+}
+if [[ -z $first_leaf || ! -f $top/tests/tools/build/failread.so ]]; then
+	ko "a failing device: the first mapping leaf and failread.so" "leaf '$first_leaf'"
+else
+	expect_rc "check of the big pool, device healthy" 0 "$D" check --json big.img
+	grep -q '"counters_checked": true' out.txt && ok "healthy: the counters are checked" ||
+		ko "healthy: the counters are checked" "$(grep counters out.txt)"
+	expect_rc "check with a leaf failing while accounting: exit 1" 1 failread "$D" check big.img
+	grep -qx "error: volume 1: mapping block $first_leaf unreadable while accounting" out.txt &&
+		ok "check names the block it could not read again" ||
+		ko "check names the block it could not read again" "$(cat out.txt)"
+	grep -qx "error: the volume counters could not be checked" out.txt &&
+		ok "check says the counters were not checked" ||
+		ko "check says the counters were not checked" "$(cat out.txt)"
+	grep -q "^big.img: ERRORS FOUND; " out.txt && ok "the summary is not clean" ||
+		ko "the summary is not clean" "$(tail -1 out.txt)"
+	expect_rc "check --json with a leaf failing while accounting: exit 1" 1 \
+		failread "$D" check --json big.img
+	grep -q '"clean": false' out.txt && grep -q '"counters_checked": false' out.txt &&
+		ok "check --json: not clean, counters not checked" ||
+		ko "check --json: not clean, counters not checked" "$(grep -E 'clean|counters' out.txt)"
+fi
+
+#------------------------------------------------------------------
 # usage errors: exit 2
 
 expect_rc "check without a device" 2 "$D" check

@@ -197,6 +197,12 @@ ok replay-to-fua replay_to 4 6
 dev_is dev "-A--B---C" && pass replay-fua-state || fail "replay-fua-state (the discard or the FUA write)"
 ok replay-rest replay_to 6 100
 dev_is dev "-AD-B---C" && pass replay-end-state || fail replay-end-state
+# --from: entries before it are not applied (sectors 0-1 keep their "Z").
+truncate -s 0 dev3 && truncate -s 8k dev3
+printf '%01024d' 0 | tr 0 Z | dd of=dev3 conv=notrunc status=none
+ok replay-from-mark "$rl" --log log --replay dev3 --from 2 --to 4
+dev_is dev3 "ZZ--B---" && pass replay-from-skips-earlier ||
+	fail "replay-from-skips-earlier (entries before --from were applied)"
 # One run from the start gives the same device.
 truncate -s 0 dev2 && truncate -s 8k dev2
 ok replay-whole "$rl" --log log --replay dev2
