@@ -29,8 +29,11 @@
 #    chunk, which no reader can tell from the block itself), and the
 #    offline check must then reject the image (its reference counts
 #    disagree): a case where the kernel read remapped data and dmcowctl
-#    check passed fails.  In a strict case any wrong data or lost write
-#    fails;
+#    check passed fails.  An acknowledged write that reads back wrong is
+#    judged the same way against the metadata the pool then commits (a
+#    pool that failed after the write commits nothing: then only the
+#    check must reject the image).  In a strict case any wrong data or
+#    lost write fails; a crash of cowfuzz verify fails;
 #  - no oops, WARNING or hang (the harness checks the console).
 # Not covered: internal nodes of the dead and data-space-map index trees
 # (they need > 84 dead entries / > 126 x 1016 data chunks in use; they are
