@@ -351,3 +351,63 @@ COW_TEST(check_dead_entry_below_next_sequence)
 	tp_destroy(&tp);
 	free(rep);
 }
+
+/*
+ * A node shared by two trees is walked once; the second parent's
+ * reference must still agree with it.  Here the snapshot's root names a
+ * shared leaf with a wrong stamp: the kernel's lookup through it fails
+ * ("stale or lost"), so the checker must not call the pool clean (found by
+ * metadata-fuzz-kernel: check exited 0 on such an image).
+ */
+COW_TEST(check_second_reference_to_shared_node)
+{
+	struct cow_snapshot_request req = { .new_id = 2, .origin_id = 1, .name = "s" };
+	struct cow_check_report *rep = calloc(1, sizeof(*rep));
+	struct cow_disk_superblock *sb;
+	struct cow_disk_node_header *root;
+	struct cow_disk_volume *rec;
+	struct cow_disk_root *child;
+	struct cow_block_manager *bm;
+	struct cow_block blk;
+	struct test_pool tp;
+	struct cow_disk *bad;
+	u64 leaf, root_block;
+
+	CHECK(rep);
+	tp_create(&tp, 256, 4000, 64);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	fill(tp.pmd, 1, 0, NC, 1);
+	CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+	/* The origin's root and first leaf are its own now; the rest is shared. */
+	fill(tp.pmd, 1, 0, 1, 1);
+	CHECK_OK(cow_pmd_commit(tp.pmd));
+	tp_check(tp.bm);
+
+	CHECK_OK(cow_disk_mem_clone(cow_cache_bm_disk(tp.bm), &bad));
+	sb = cow_disk_mem_block(bad, 0, false);
+	rec = first_record(bad, le64_to_cpu(sb->volumes_root.blocknr), &leaf);
+	CHECK_EQ(le64_to_cpu(rec[1].id), 2);
+	root_block = le64_to_cpu(rec[1].mapping.blocknr);
+	root = cow_disk_mem_block(bad, root_block, false);
+	CHECK(root && le32_to_cpu(root->flags) == COW_NODE_INTERNAL);
+	CHECK(le32_to_cpu(root->nr_entries) >= 2);
+	child = (struct cow_disk_root *)((u8 *)(root + 1) +
+					 le32_to_cpu(root->max_entries) * sizeof(__le64)) + 1;
+	child->txn = cpu_to_le64(le64_to_cpu(child->txn) + 1);
+	blk.location = root_block;
+	blk.data = root;
+	blk.csum_seed = cow_sb_csum_seed(sb);
+	cow_node_validator.prepare_for_write(&cow_node_validator, &blk,
+					     COW_METADATA_BLOCK_SIZE);
+	CHECK_OK(cow_cache_bm_create(bad, 64, &bm));
+	cow_log_quiet = true;
+	tp_check_report(bm, rep);
+	cow_log_quiet = false;
+	CHECK_EQ(rep->nr_problems, 1);
+	CHECK_EQ(rep->nr_by_kind[COW_CHECK_CORRUPT], 1);
+	CHECK_MSG(strstr(rep->problems[0].msg, "reference says"),
+		  "problem: %s", rep->problems[0].msg);
+	cow_bm_destroy(bm);
+	tp_destroy(&tp);
+	free(rep);
+}

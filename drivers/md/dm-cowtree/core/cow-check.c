@@ -346,6 +346,30 @@ static u64 walk_entries(struct checker *c, const struct node_ref *ref,
 	return sum;
 }
 
+/*
+ * A node walked already, reached again through another parent: this
+ * reference must agree with it too (the count beneath, the stamp, the
+ * tree), or a lookup through this parent fails where the walk found the
+ * node sound.  Key ranges are only judged on the first walk: the lookups
+ * do not depend on them.
+ */
+static void check_shared_node(struct checker *c, const struct node_ref *ref)
+{
+	struct cow_block *b;
+
+	if (!ref->cursor && c->node_count[ref->blocknr] != ref->count)
+		problem(c, COW_CHECK_COUNTER, ref->blocknr,
+			c->node_count[ref->blocknr], ref->count,
+			"shared node %llu counted %llu entries elsewhere, %llu here",
+			(unsigned long long)ref->blocknr,
+			(unsigned long long)c->node_count[ref->blocknr],
+			(unsigned long long)ref->count);
+	if (lock(c, ref->blocknr, ref->txn, &cow_node_validator, "btree node", &b))
+		return;
+	check_node_header(c, ref, cow_block_data(b));
+	cow_bm_unlock(c->bm, b);
+}
+
 static void walk_node(struct checker *c, const struct node_ref *ref)
 {
 	struct cow_disk_node_header *n;
@@ -359,14 +383,8 @@ static void walk_node(struct checker *c, const struct node_ref *ref)
 		return;
 	}
 	if (!ref_meta(c, ref->blocknr, "btree node")) {
-		if (ref->blocknr && ref->blocknr < c->nr_meta && !ref->cursor &&
-		    c->node_count[ref->blocknr] != ref->count)
-			problem(c, COW_CHECK_COUNTER, ref->blocknr,
-				c->node_count[ref->blocknr], ref->count,
-				"shared node %llu counted %llu entries elsewhere, %llu here",
-				(unsigned long long)ref->blocknr,
-				(unsigned long long)c->node_count[ref->blocknr],
-				(unsigned long long)ref->count);
+		if (ref->blocknr && ref->blocknr < c->nr_meta)
+			check_shared_node(c, ref);
 		return;
 	}
 	if (lock(c, ref->blocknr, ref->txn, &cow_node_validator, "btree node", &b))
