@@ -171,6 +171,18 @@ static struct cow_disk_volume *first_record(struct cow_disk *d, u64 root_block,
 	return (void *)((u8 *)(n + 1) + le32_to_cpu(n->max_entries) * sizeof(__le64));
 }
 
+/* Rewrite the checksum of block @b of @d after an edit of its contents. */
+static void reseal(struct cow_disk *d, u64 b, const struct cow_block_validator *v)
+{
+	struct cow_block blk = {
+		.location = b,
+		.data = cow_disk_mem_block(d, b, false),
+		.csum_seed = cow_sb_csum_seed(cow_disk_mem_block(d, 0, false)),
+	};
+
+	v->prepare_for_write(v, &blk, COW_METADATA_BLOCK_SIZE);
+}
+
 static void check_held(struct cow_disk *d, u64 held, struct cow_check_report *rep)
 {
 	struct cow_block_manager *bm = failing_bm(d, 0, ~0u);
@@ -228,7 +240,6 @@ COW_TEST(check_held_root_recomputes_counters)
 	struct cow_volume_info info[3];
 	struct cow_disk_held *h;
 	struct cow_disk_volume *rec;
-	struct cow_block blk;
 	struct test_pool tp;
 	struct cow_disk *d, *bad;
 	u64 held, leaf;
@@ -273,11 +284,7 @@ COW_TEST(check_held_root_recomputes_counters)
 	rec = first_record(bad, le64_to_cpu(h->volumes_root.blocknr), &leaf);
 	CHECK_EQ(le64_to_cpu(rec->id), 1);
 	rec->exclusive_chunks = cpu_to_le64(le64_to_cpu(rec->exclusive_chunks) + 1);
-	blk.location = leaf;
-	blk.data = cow_disk_mem_block(bad, leaf, false);
-	blk.csum_seed = cow_sb_csum_seed(cow_disk_mem_block(bad, 0, false));
-	cow_node_validator.prepare_for_write(&cow_node_validator, &blk,
-					     COW_METADATA_BLOCK_SIZE);
+	reseal(bad, leaf, &cow_node_validator);
 	cow_log_quiet = true;
 	check_held(bad, held, rep);
 	CHECK_EQ(rep->nr_problems, 1);
@@ -307,7 +314,6 @@ COW_TEST(check_dead_entry_below_next_sequence)
 	struct cow_disk_superblock *sb;
 	struct cow_pool_metadata *pmd;
 	struct cow_block_manager *bm;
-	struct cow_block blk;
 	struct test_pool tp;
 	struct cow_disk *bad;
 	u64 next;
@@ -327,11 +333,7 @@ COW_TEST(check_dead_entry_below_next_sequence)
 	next = le64_to_cpu(sb->dead_next_seq);
 	CHECK(next > 0);
 	sb->dead_next_seq = cpu_to_le64(next - 1);
-	blk.location = 0;
-	blk.data = sb;
-	blk.csum_seed = cow_sb_csum_seed(sb);
-	cow_sb_validator.prepare_for_write(&cow_sb_validator, &blk,
-					   COW_METADATA_BLOCK_SIZE);
+	reseal(bad, 0, &cow_sb_validator);
 	CHECK_OK(cow_cache_bm_create(bad, 64, &bm));
 	cow_log_quiet = true;
 	tp_check_report(bm, rep);
@@ -368,7 +370,6 @@ COW_TEST(check_second_reference_to_shared_node)
 	struct cow_disk_volume *rec;
 	struct cow_disk_root *child;
 	struct cow_block_manager *bm;
-	struct cow_block blk;
 	struct test_pool tp;
 	struct cow_disk *bad;
 	u64 leaf, root_block;
@@ -394,11 +395,7 @@ COW_TEST(check_second_reference_to_shared_node)
 	child = (struct cow_disk_root *)((u8 *)(root + 1) +
 					 le32_to_cpu(root->max_entries) * sizeof(__le64)) + 1;
 	child->txn = cpu_to_le64(le64_to_cpu(child->txn) + 1);
-	blk.location = root_block;
-	blk.data = root;
-	blk.csum_seed = cow_sb_csum_seed(sb);
-	cow_node_validator.prepare_for_write(&cow_node_validator, &blk,
-					     COW_METADATA_BLOCK_SIZE);
+	reseal(bad, root_block, &cow_node_validator);
 	CHECK_OK(cow_cache_bm_create(bad, 64, &bm));
 	cow_log_quiet = true;
 	tp_check_report(bm, rep);
