@@ -483,6 +483,13 @@ delete_latency() {
 	done
 }
 
+# perf_ready: perf is there and may sample the kernel with its symbols.
+perf_ready() {
+	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
+	echo 0 > /proc/sys/kernel/kptr_restrict
+	echo -1 > /proc/sys/kernel/perf_event_paranoid
+}
+
 # timed NAME CMD: CMD's time in microseconds (cowtime); with
 # BENCH_TOOL_PROFILE=1, perf samples of the whole guest while it runs
 # instead ("BENCH-PROFILE cow64k NAME ..."; sampling costs instructions,
@@ -494,9 +501,7 @@ timed() {
 		cowtime sh -c "$*"
 		return
 	fi
-	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
-	echo 0 > /proc/sys/kernel/kptr_restrict
-	echo -1 > /proc/sys/kernel/perf_event_paranoid
+	perf_ready
 	cowtime perf record -q -e cpu-clock -F $PROF_FREQ -a -o /tmp/perf.data -- sh -c "$*" || return
 	perf report -i /tmp/perf.data --stdio --no-children --sort dso,sym \
 		--percent-limit 0.5 2>/dev/null |
@@ -611,8 +616,9 @@ activation_check() {
 # (cowtime, clock_gettime) and that of a dry run (the same reads and
 # compares, no share messages: the pool's own compare is the rest), the
 # bytes it read (its JSON report) against the bytes that differ, and
-# dm-linear's sequential read in this boot for the throughput ratio.  Random data (urandom), so nothing is
-# zero.  RESHARE_MIB: the volume (BENCH_RESHARE_MIB, default VOL_MIB).
+# dm-linear's sequential read in this boot for the throughput ratio.
+# Random data (urandom), so nothing is zero.  RESHARE_MIB: the volume
+# (BENCH_RESHARE_MIB, default VOL_MIB).
 reshare_bench() {
 	mib=$RESHARE_MIB cb=65536
 	chunks=$((mib * 1048576 / cb))
@@ -737,9 +743,7 @@ profile_target() { # TARGET WORKLOAD (fio_run sets t, w and dev)
 
 # BENCH_PROFILE="TARGET:WORKLOAD ..." chooses the profiled runs.
 profile() {
-	command -v perf > /dev/null || die "no perf in the guest (linux-perf)"
-	echo 0 > /proc/sys/kernel/kptr_restrict
-	echo -1 > /proc/sys/kernel/perf_event_paranoid
+	perf_ready
 	echo "BENCH-VALUE env profile_hz $PROF_FREQ"
 	runs=${BENCH_PROFILE:-}
 	if [ -z "$runs" ]; then

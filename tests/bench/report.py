@@ -253,22 +253,33 @@ def goal(res, name, value, target, ok):
                          "met": bool(ok) if value is not None else None})
 
 
+def first_value(values, target, metric):
+    """A figure reported once (BENCH-VALUE), or None."""
+    v = values.get((target, metric))
+    return v[0] if v else None
+
+
+def linear_mib_s(fio, workload):
+    """dm-linear's bandwidth in MiB/s in a job of this boot, or None."""
+    b = fio.get(("linear", workload), {}).get("bw_kib")
+    return b / 1024 if b else None
+
+
 def reshare_goals(res, fio, values):
     """dmcowctl reshare: it reads both sides of the differing chunks only,
     at half dm-linear's sequential read throughput or better."""
     def one(metric):
-        v = values.get(("cow64k", metric))
-        return v[0] if v else None
+        return first_value(values, "cow64k", metric)
 
     us, read_b, diff_b = one("reshare_us"), one("reshare_bytes_read"), one("reshare_differing_bytes")
     if not (us and read_b and diff_b):
         return
     v = round(read_b / diff_b, 3)
     goal(res, "reshare: bytes read / bytes of the differing chunks", v, "<= 2.0", v <= 2.0)
-    lin = fio.get(("linear", "reshare-seqread-1M-qd16"), {}).get("bw_kib")
+    lin = linear_mib_s(fio, "reshare-seqread-1M-qd16")
     mib_s = read_b / 1048576 / (us / 1e6)
     res["values"]["cow64k.reshare_read_mib_per_s"] = {"n": 1, "median": round(mib_s, 1)}
-    v = ratio(mib_s, lin / 1024 if lin else None)
+    v = ratio(mib_s, lin)
     goal(res, "reshare read throughput (the tool's bytes) vs dm-linear 1M sequential read",
          v, ">= 0.5", v is not None and v >= 0.5)
     pool_b = one("reshare_pool_bytes_read")
@@ -278,7 +289,7 @@ def reshare_goals(res, fio, values):
             "n": 1, "median": round(dev_mib_s, 1)}
         # No goal: the pool's compare is the race-free confirmation.
         res["values"]["cow64k.reshare_device_read_vs_linear"] = {
-            "n": 1, "median": ratio(dev_mib_s, lin / 1024 if lin else None)}
+            "n": 1, "median": ratio(dev_mib_s, lin)}
 
 
 def send_goals(res, fio, values):
@@ -290,12 +301,7 @@ def send_goals(res, fio, values):
         return
 
     def one(t, metric):
-        v = values.get((t, metric))
-        return v[0] if v else None
-
-    def bw_mib(w):
-        b = fio.get(("linear", w), {}).get("bw_kib")
-        return b / 1024 if b else None
+        return first_value(values, t, metric)
 
     big = f"cow64k-{sizes[-1]}"
     full, incr = one(big, "send_full_us"), one(big, "send_incremental_us")
@@ -315,7 +321,8 @@ def send_goals(res, fio, values):
         v = ratio(b / cb if b and cb else None, a / ca if a and ca else None)
         goal(res, f"incremental send metadata blocks read per changed chunk, {sizes[-1]} vs "
              f"{sizes[0]} MiB volume", v, "<= 1.5", v is not None and v <= 1.5)
-    lin_r, lin_w = bw_mib("send-seqread-1M-qd16"), bw_mib("send-seqwrite-1M-qd16")
+    lin_r = linear_mib_s(fio, "send-seqread-1M-qd16")
+    lin_w = linear_mib_s(fio, "send-seqwrite-1M-qd16")
     if full and fd:
         v = ratio(fd / 1048576 / (full / 1e6), lin_r)
         goal(res, "full send throughput vs dm-linear 1M sequential read", v, ">= 0.8",
