@@ -7,6 +7,8 @@
 #   make check      unit tests + VM scenarios; last line "N passed, N failed"
 #   make demo       boot a VM and show dm-cowtree at work
 #   make vm-test T=name [VM_SHELL=1]   one VM scenario (or a shell)
+#   make soak [SOAK_RUNS=20] [SOAK_STREAMS=2] [T="name..."]  the power-cut
+#                   scenarios (or T) many times, two harnesses booting at once
 #   make unit       userspace unit tests only
 #   make bench [QUICK=1] [BENCH_REPEATS=N]  fio against dm-linear/thin/snapshot
 #   make checkpatch / make sparse      static checks of our sources
@@ -60,6 +62,9 @@ export DEBUG_KERNEL
 vm-test: $(VM_KERNEL) tools guest-tools
 	tests/vm/run.sh $(if $(VM_SHELL),--shell) $(T)
 
+soak: $(VM_KERNEL) tools guest-tools
+	tests/vm/soak.sh -r $(or $(SOAK_RUNS),20) -s $(or $(SOAK_STREAMS),2) $(T)
+
 check: deps-if-needed $(if $(DEBUG_KERNEL),debug-kernel)
 	@tests/check.sh
 
@@ -105,5 +110,5 @@ clean:
 	$(MAKE) -C tests/unit clean
 	rm -rf tests/vm/build
 
-.PHONY: all deps deps-if-needed module tools guest-tools bench kernel-patch debug-kernel unit vm-test check demo \
+.PHONY: all deps deps-if-needed module tools guest-tools bench kernel-patch debug-kernel unit vm-test soak check demo \
 	checkpatch sparse install clean

@@ -38,6 +38,9 @@
 #              VM_ENV="NAME..." exports those host variables to the scenario,
 #              VM_TIMEOUT_SCALE=N multiplies every timeout (default 1),
 #              VM_LOCK=FILE (default /tmp/dm-cowtree-vm.lock) serializes VMs,
+#              VM_SUFFIX=TAG names logs, initrds and disks NAME-TAG, so that
+#              a second harness (tests/vm/soak.sh) can run the same scenario
+#              at the same time,
 #              DEBUG_KERNEL=1 boots build/debug-kernel (make debug-kernel:
 #              KASAN, lockdep, kmemleak) with its in-tree dm-cowtree.ko;
 #              timeouts x4 (VM_TIMEOUT_SCALE), +512 MiB guest memory
@@ -68,6 +71,7 @@ if [[ -n ${DEBUG_KERNEL:-} && ${DEBUG_KERNEL:-} != 0 ]]; then
 	debug_append="cowtest.kmemleak=1 no5lvl"
 	sfx=-debug	# own logs, initrds and disks: a normal run may be queued too
 fi
+sfx=$sfx${VM_SUFFIX:+-$VM_SUFFIX}
 accel=${VM_ACCEL:-tcg}
 # VMs take this lock in turn; VM_LOCK=another file lets a second harness
 # boot at the same time (a load test of the harness itself).
