@@ -38,6 +38,7 @@ mkdir -p "$out"
 # stream S: runs S, S + STREAMS, ... of every scenario.
 stream() {
 	local s=$1 run name line
+	shift
 	for ((run = s; run <= runs; run += streams)); do
 		for name in "$@"; do
 			line=$(VM_SUFFIX=soak$s VM_LOCK=/tmp/dm-cowtree-soak$s.lock \
