@@ -705,8 +705,9 @@ COW_TEST(volume_calls_after_failed_abort)
 
 /*
  * A mapping that names a chunk beyond the data device (a leaf damaged
- * before its checksum was computed) is -EIO, from the btree and from the
- * translation cache, and ends a run: the kernel issued the I/O past the
+ * before its checksum was computed) is -EIO every time it is looked up,
+ * never taken into the translation cache by a neighbour's lookup (a hit
+ * is not bounds-checked), and ends a run: the kernel issued the I/O past the
  * device's end and failed it with no word of why (metadata-fuzz-kernel,
  * FUZZ_SEED=4242 case 2).
  */
@@ -761,7 +762,7 @@ COW_TEST(volume_lookup_beyond_data_device)
 	CHECK_OK(cow_volume_lookup_run(v, 6, 3, true, &lr, &nr));
 	CHECK_EQ(lr.dchunk, d6);
 	CHECK_EQ(nr, 1);
-	CHECK_EQ(cow_volume_lookup(v, 7, true, &lr), -EIO);	/* cached now */
+	CHECK_EQ(cow_volume_lookup(v, 7, true, &lr), -EIO);	/* not cached by the run */
 	CHECK_EQ(cow_volume_lookup(v, 7, false, &lr), -EIO);
 	CHECK_OK(cow_volume_lookup(v, 8, true, &lr));
 	CHECK_EQ(lr.dchunk, d6 + 2);

@@ -106,9 +106,14 @@ static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
 			xlate_slot(vol, v)->key = 0;
 }
 
-/* Entries of a leaf going into the cache, a batch per lock hold. */
+/*
+ * Entries of a leaf going into the cache, a batch per lock hold.  Only
+ * mappings inside the data device are cached, so a hit needs no bounds
+ * check (the data device never shrinks).
+ */
 struct xlate_fill {
 	struct cow_volume *vol;
+	u64 nr_data_chunks;
 	unsigned int nr;
 	struct cow_xlate_entry e[16];
 };
@@ -127,11 +132,32 @@ static void xlate_fill_flush(struct xlate_fill *f)
 static void xlate_fill_one(void *context, u64 key, const void *value)
 {
 	struct xlate_fill *f = context;
+	u64 v = le64_to_cpu(*(const __le64 *)value);
 
+	/* Its own lookup reports it (mapped_in_data_device()). */
+	if (unlikely(cow_mapping_chunk(v) >= f->nr_data_chunks))
+		return;
 	f->e[f->nr].key = key + 1;
-	f->e[f->nr].value = le64_to_cpu(*(const __le64 *)value);
+	f->e[f->nr].value = v;
 	if (++f->nr == ARRAY_SIZE(f->e))
 		xlate_fill_flush(f);
+}
+
+/*
+ * A checksummed leaf can still name a chunk beyond the data device
+ * (damage before the checksum was computed): I/O there would fail below
+ * us with no word of why.
+ */
+static int mapped_in_data_device(struct cow_volume *vol, u64 vchunk, u64 value,
+				 u64 nr_data_chunks)
+{
+	if (likely(cow_mapping_chunk(value) < nr_data_chunks))
+		return 0;
+	cow_err_ratelimited("volume %llu chunk %llu maps to data chunk %llu, beyond the data device (%llu chunks)",
+			    (unsigned long long)vol->id, (unsigned long long)vchunk,
+			    (unsigned long long)cow_mapping_chunk(value),
+			    (unsigned long long)nr_data_chunks);
+	return -EIO;
 }
 
 /*
@@ -140,6 +166,7 @@ static void xlate_fill_one(void *context, u64 key, const void *value)
  * caches the next COW_XLATE_FILL entries of its leaf, so such a reader
  * reads the btree once per COW_XLATE_FILL chunks; a random reader caches
  * only what it looked up (filling would evict more than it saves).
+ * A hit is the I/O path's common case: it costs one cache probe.
  */
 #define COW_XLATE_FILL 128u
 
@@ -154,11 +181,12 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 	int r;
 
 	if (xlate_get(vol, vchunk, value))
-		goto check;
+		return 0;
 	if (!vol->xlate)
 		max_next = 0;
 	else if (vchunk && xlate_get(vol, vchunk - 1, &prev))
 		max_next = COW_XLATE_FILL;
+	fill.nr_data_chunks = cow_sm_nr_blocks(pmd->dsm);
 	r = cow_btree_lookup_next(&pmd->map_info, &vol->mapping, vchunk, &v,
 				  can_block, max_next, xlate_fill_one, &fill);
 	if (fill.nr)
@@ -166,20 +194,7 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 	if (r)
 		return r;
 	*value = le64_to_cpu(v);
-check:
-	/*
-	 * A checksummed leaf can still name a chunk beyond the data device
-	 * (damage before the checksum was computed): I/O there would fail
-	 * below us with no word of why.
-	 */
-	if (unlikely(cow_mapping_chunk(*value) >= cow_sm_nr_blocks(pmd->dsm))) {
-		cow_err_ratelimited("volume %llu chunk %llu maps to data chunk %llu, beyond the data device (%llu chunks)",
-				    (unsigned long long)vol->id, (unsigned long long)vchunk,
-				    (unsigned long long)cow_mapping_chunk(*value),
-				    (unsigned long long)cow_sm_nr_blocks(pmd->dsm));
-		return -EIO;
-	}
-	return 0;
+	return mapped_in_data_device(vol, vchunk, *value, fill.nr_data_chunks);
 }
 
 /*----------------------------------------------------------------*/
