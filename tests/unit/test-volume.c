@@ -769,3 +769,72 @@ COW_TEST(volume_lookup_beyond_data_device)
 	cow_pmd_close_volume(v);
 	tp_destroy(&tp);
 }
+
+/*
+ * cow_volume_lookup_run() against single lookups, chunk by chunk: random
+ * mappings in short consecutive stretches, snapshots in between (sharing
+ * changes), random runs both cached and not.
+ */
+COW_TEST(volume_lookup_run_matches_single_lookups)
+{
+	struct cow_snapshot_request req = { .origin_id = 1, .name = "s" };
+	struct cow_lookup_result lr, one;
+	u64 seed = cow_test_seed() | 1, vc, d, start, len, pair[16];
+	unsigned int round, i, nr, limit, want, longest = 0;
+	struct test_pool tp;
+	struct cow_volume *v;
+	int r;
+
+	tp_create(&tp, 1024, 100000, 256);
+	CHECK_OK(cow_pmd_create_volume(tp.pmd, 1, "one"));
+	CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+	for (round = 0; round < 8; round++) {
+		for (i = 0; i < 20; i++) {
+			vc = tp_rand(&seed) % 2048;
+			for (len = 1 + tp_rand(&seed) % 40; len--; vc++) {
+				CHECK_OK(cow_volume_alloc_chunk(v, &d));
+				CHECK_OK(cow_volume_insert(v, vc, d));
+			}
+		}
+		/*
+		 * Consecutive data chunks on both sides of a snapshot: mapped
+		 * before it they are shared, after it not, and a run ends there.
+		 */
+		vc = tp_rand(&seed) % 2048;
+		for (i = 0; i < ARRAY_SIZE(pair); i++)
+			CHECK_OK(cow_volume_alloc_chunk(v, &pair[i]));
+		for (i = 0; i < ARRAY_SIZE(pair) / 2; i++)
+			CHECK_OK(cow_volume_insert(v, vc + i, pair[i]));
+		if (round & 1) {
+			req.new_id = 2 + round;
+			CHECK_OK(cow_pmd_snapshot(tp.pmd, &req, 1));
+		}
+		for (; i < ARRAY_SIZE(pair); i++)
+			CHECK_OK(cow_volume_insert(v, vc + i, pair[i]));
+		CHECK_OK(cow_volume_lookup_run(v, vc, ARRAY_SIZE(pair), true, &lr, &nr));
+		CHECK_EQ(nr, round & 1 ? ARRAY_SIZE(pair) / 2 : ARRAY_SIZE(pair));
+		if (round == 4) {	/* a cold translation cache */
+			CHECK_OK(cow_pmd_commit(tp.pmd));
+			cow_pmd_close_volume(v);
+			CHECK_OK(cow_pmd_open_volume(tp.pmd, 1, &v));
+		}
+		for (i = 0; i < 300; i++) {
+			start = tp_rand(&seed) % 2100;
+			limit = 1 + tp_rand(&seed) % 300;
+			r = cow_volume_lookup_run(v, start, limit, true, &lr, &nr);
+			CHECK_EQ(r, cow_volume_lookup(v, start, true, &one));
+			if (r)
+				continue;
+			for (want = 1; want < limit; want++)
+				if (cow_volume_lookup(v, start + want, true, &one) ||
+				    one.dchunk != lr.dchunk + want ||
+				    one.shared != lr.shared)
+					break;
+			CHECK_EQ(nr, want);
+			longest = max(longest, nr);
+		}
+	}
+	CHECK(longest > 20);	/* the runs were long, not single chunks */
+	cow_pmd_close_volume(v);
+	tp_destroy(&tp);
+}
