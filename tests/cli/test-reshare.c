@@ -92,7 +92,7 @@ static const uint64_t vol_id[2] = { 7, 9 };	/* A, B */
 struct fake_chunk {
 	int content[2];		/* what A and B hold there (0: unmapped) */
 	uint32_t time[2];	/* as the pool sees them now */
-	bool busy;
+	unsigned int busy;	/* asks answered busy, from the first on */
 	bool a_gives;		/* A's chunk is the old one: B takes it */
 	unsigned int asked[2];	/* messages with this chunk as destination */
 };
@@ -124,8 +124,10 @@ static char fake_share(unsigned int dst, uint64_t v)
 	unsigned int src = !dst;
 
 	f->asked[dst]++;
-	if (f->busy)
+	if (f->busy) {
+		f->busy--;
 		return 'b';
+	}
 	if (!f->content[0] || !f->content[1] || !(f->time[src] < SNAP))
 		return '-';
 	if (f->content[0] != f->content[1]) {
@@ -206,7 +208,8 @@ static int write_data_device(const char *path)
 /*
  * Below chunk 1000: every 97th chunk is no candidate; every 13th differs;
  * every 5th was written by B after the snapshot, the others by A; every
- * 11th by both (neither may give it); every 17th is busy; every 19th the
+ * 11th by both (neither may give it); every 17th is busy (busy_asks());
+ * every 19th the
  * metadata saw written by B, the pool sees written by A (the prediction is
  * wrong: the retry must fix it).  From 1000 on, A rewrote every chunk with
  * the same data: long runs, a full batch.
@@ -214,6 +217,21 @@ static int write_data_device(const char *path)
 static bool irregular(unsigned int v, unsigned int every)
 {
 	return v < 1000 && v % every == 0;
+}
+
+/*
+ * How many asks of chunk v the fake pool answers busy: every 51st once
+ * more than every 34th, the other busy ones more often than reshare asks.
+ */
+static unsigned int busy_asks(unsigned int v)
+{
+	if (!irregular(v, 17))
+		return 0;
+	if (v % 51 == 0)
+		return 2;
+	if (v % 34 == 0)
+		return 1;
+	return RESHARE_BUSY_TRIES + 1;
 }
 
 static void build(struct reshare_plan *p)
@@ -232,7 +250,7 @@ static void build(struct reshare_plan *p)
 		fake[v] = (struct fake_chunk){
 			.content = { (int)v + 1, (int)v + 1 + irregular(v, 13) },
 			.time = { a_new ? NEW : OLD, a_new ? OLD : NEW },
-			.busy = irregular(v, 17),
+			.busy = busy_asks(v),
 			.a_gives = !a_new,
 		};
 		if (irregular(v, 11))
@@ -256,11 +274,26 @@ static enum reshare_state expected(unsigned int v, unsigned int *into)
 	*into = fake[v].a_gives;
 	if (irregular(v, 13))
 		return RESHARE_DIFFERENT;
-	if (irregular(v, 17))
+	if (busy_asks(v) > RESHARE_BUSY_TRIES)
 		return RESHARE_BUSY;
 	if (irregular(v, 11))
 		return RESHARE_SKIPPED;
 	return RESHARE_SHARED;
+}
+
+/*
+ * How often chunk v is asked for: never if it differs; as often as it is
+ * busy, up to one ask and RESHARE_BUSY_TRIES more; then once the way its
+ * time stamps say, or twice if the metadata's stamps mislead the
+ * prediction or neither way is allowed.
+ */
+static unsigned int asks(unsigned int v)
+{
+	if (irregular(v, 13))
+		return 0;
+	if (busy_asks(v) > RESHARE_BUSY_TRIES)
+		return RESHARE_BUSY_TRIES + 1;
+	return busy_asks(v) + (irregular(v, 11) || (irregular(v, 19) && v % 5) ? 2 : 1);
 }
 
 static void check_states(const struct reshare_plan *p, const struct reshare_totals *t)
@@ -279,10 +312,14 @@ static void check_states(const struct reshare_plan *p, const struct reshare_tota
 		want.different += st == RESHARE_DIFFERENT;
 		want.busy += st == RESHARE_BUSY;
 		want.skipped += st == RESHARE_SKIPPED;
+		if (st != RESHARE_DIFFERENT)	/* never asked */
+			want.busy_asked_again += busy_asks(v) > RESHARE_BUSY_TRIES ?
+						 RESHARE_BUSY_TRIES : busy_asks(v);
 		if (p->c[i].state != st && wrong++ < 3)
 			printf("  chunk %u: state %u, want %u\n", v, p->c[i].state, st);
-		if (fake[v].asked[0] > 1 || fake[v].asked[1] > 1)
-			wrong++;
+		if (fake[v].asked[0] + fake[v].asked[1] != asks(v) && wrong++ < 3)
+			printf("  chunk %u: asked %u + %u times, want %u\n", v,
+			       fake[v].asked[0], fake[v].asked[1], asks(v));
 		/* Predicted right: asked the one way only. */
 		if (!irregular(v, 19) && !irregular(v, 11) && fake[v].asked[!fake[v].a_gives])
 			wasted++;
@@ -290,16 +327,18 @@ static void check_states(const struct reshare_plan *p, const struct reshare_tota
 	for (v = 0; v < NR; v++)
 		if (irregular(v, 97) && (fake[v].asked[0] || fake[v].asked[1]))
 			wrong++;	/* no candidate: never asked */
-	check(!wrong, "every chunk in its expected state, none asked twice one way, no other chunk asked (%u wrong)",
+	check(!wrong, "every chunk in its expected state, asked as often as its kind says (busy ones again after a pause), no other chunk asked (%u wrong)",
 	      wrong);
 	check(!wasted, "chunks asked the way their time stamps forbid: %u", wasted);
 	check(t->shared == want.shared && t->into[0] == want.into[0] &&
 	      t->into[1] == want.into[1] && t->different == want.different &&
-	      t->busy == want.busy && t->skipped == want.skipped,
-	      "totals: shared %llu (%llu into A, %llu into B), different %llu, busy %llu, skipped %llu",
+	      t->busy == want.busy && t->skipped == want.skipped &&
+	      t->busy_asked_again == want.busy_asked_again,
+	      "totals: shared %llu (%llu into A, %llu into B), different %llu, busy %llu (asked again %llu), skipped %llu",
 	      (unsigned long long)t->shared, (unsigned long long)t->into[0],
 	      (unsigned long long)t->into[1], (unsigned long long)t->different,
-	      (unsigned long long)t->busy, (unsigned long long)t->skipped);
+	      (unsigned long long)t->busy, (unsigned long long)t->busy_asked_again,
+	      (unsigned long long)t->skipped);
 }
 
 /* @path: a file where O_DIRECT works (next to the test, not on a tmpfs). */
@@ -386,6 +425,7 @@ int main(int argc, char **argv)
 	test_full_batch();
 	(void)argc;
 	snprintf(path, sizeof(path), "%s.data", argv[0]);
+	reshare_busy_pause_ms = 1;
 	test_compare_and_share(path);
 	test_dry_run();
 	printf("reshare: %d passed, %d failed\n", passed, failed);

@@ -40,6 +40,7 @@ static void report_json(const char *pool, const struct reshare_plan *p,
 	add_u64(j, "shared_into_b", t->into[1]);
 	add_u64(j, "different_chunks", t->different);
 	add_u64(j, "busy_chunks", t->busy);
+	add_u64(j, "busy_asked_again", t->busy_asked_again);
 	add_u64(j, "skipped_chunks", t->skipped);
 	add_u64(j, "messages", t->messages);
 	add_u64(j, "pool_compared_chunks", t->pool_compared);
@@ -66,7 +67,8 @@ static void report_text(const char *pool, const struct reshare_plan *p,
 	       human_size(t->shared * chunk_bytes, h[1], sizeof(h[1])),
 	       t->into[0], t->into[1]);
 	printf("different:   %" PRIu64 " chunks\n", t->different);
-	printf("busy:        %" PRIu64 " chunks\n", t->busy);
+	printf("busy:        %" PRIu64 " chunks (%" PRIu64 " asks again after a pause)\n",
+	       t->busy, t->busy_asked_again);
 	printf("skipped:     %" PRIu64 " chunks\n", t->skipped);
 }
 

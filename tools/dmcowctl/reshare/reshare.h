@@ -50,6 +50,7 @@ enum reshare_state {
 	RESHARE_SHARED,		/* shared now (or would be, in a dry run) */
 	RESHARE_DIFFERENT,	/* the data differ (here or in the pool) */
 	RESHARE_BUSY,		/* written to meanwhile: left alone */
+	RESHARE_BUSY_AGAIN,	/* busy: to be asked again after a pause */
 	RESHARE_SKIPPED,	/* neither volume may take the other's chunk */
 };
 
@@ -82,6 +83,7 @@ struct reshare_totals {
 	uint64_t compared, bytes_read;		/* here */
 	uint64_t shared, into[2];		/* into[0]: A took B's chunk */
 	uint64_t different, busy, skipped;
+	uint64_t busy_asked_again;		/* chunk asks after a busy */
 	uint64_t messages, pool_compared;	/* the pool's compares */
 };
 
@@ -150,9 +152,13 @@ int reshare_parse_result(const char *answer, unsigned int count,
 /*
  * Sends the equal chunks among c[0..n) to the pool in batches of chunks
  * that follow each other, each the way reshare_predict() says; those the
- * pool skipped go again the other way round.  Every chunk ends shared,
- * different, busy or skipped.  Fails (printed) if a message fails.
+ * pool skipped go again the other way round, and those it found busy are
+ * asked again after a pause, up to RESHARE_BUSY_TRIES times.  Every chunk
+ * ends shared, different, busy or skipped.  Fails (printed) if a message
+ * fails.
  */
+#define RESHARE_BUSY_TRIES 3
+extern unsigned int reshare_busy_pause_ms;	/* the first pause; doubles */
 int reshare_send(const char *pool, const struct reshare_plan *p,
 		 struct reshare_chunk *c, size_t n, struct reshare_totals *t);
 /* A dry run's verdict on the equal chunks among c[0..n): shared or skipped. */

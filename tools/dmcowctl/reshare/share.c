@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /*----------------------------------------------------------------*/
 /* Which way */
@@ -140,11 +141,41 @@ static int send_pass(const char *pool, const struct reshare_plan *p,
 	return 0;
 }
 
+/*
+ * Busy chunks were written to while the pool compared them, or had a
+ * write in flight: a copy or a sync that is likely over a moment later.
+ * They are asked again (the pool compares them again, so what was read
+ * here before the write does not count).
+ */
+unsigned int reshare_busy_pause_ms = 50;
+
+static size_t busy_to_ask_again(struct reshare_chunk *c, size_t n)
+{
+	size_t i, nr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].state == RESHARE_BUSY) {
+			c[i].state = RESHARE_BUSY_AGAIN;
+			nr++;
+		}
+	}
+	return nr;
+}
+
+static void pause_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
 int reshare_send(const char *pool, const struct reshare_plan *p,
 		 struct reshare_chunk *c, size_t n, struct reshare_totals *t)
 {
+	unsigned int try;
 	enum reshare_dir d;
-	size_t i;
+	size_t i, busy;
 	int r;
 
 	/* Neither way looks possible: the pool decides, asked the usual way. */
@@ -155,6 +186,16 @@ int reshare_send(const char *pool, const struct reshare_plan *p,
 	r = send_pass(pool, p, c, n, RESHARE_EQUAL, t);
 	if (!r)
 		r = send_pass(pool, p, c, n, RESHARE_RETRY, t);
+	for (try = 0; !r && try < RESHARE_BUSY_TRIES; try++) {
+		busy = busy_to_ask_again(c, n);
+		if (!busy)
+			break;
+		pause_ms(reshare_busy_pause_ms << try);
+		t->busy_asked_again += busy;
+		r = send_pass(pool, p, c, n, RESHARE_BUSY_AGAIN, t);
+		if (!r)
+			r = send_pass(pool, p, c, n, RESHARE_RETRY, t);
+	}
 	return r;
 }
 
