@@ -45,8 +45,8 @@ dm_dev_size() {
 # channel, the virtio-serial port /init found ($COW_RESULT_DEV).  The write
 # returns once the host has taken the bytes, so a reset right after it
 # cannot lose them.  The only lines run.sh accepts there are
-# "COWTEST-RESULT: rc=N" (written by /init), "COWTEST-POWER-CUT" and
-# "COWTEST-DATA ..." (cow_data).
+# "COWTEST-INIT" and "COWTEST-RESULT: rc=N" (written by /init),
+# "COWTEST-POWER-CUT" and "COWTEST-DATA ..." (cow_data).
 cow_result() {
 	if [ -z "${COW_RESULT_DEV:-}" ]; then
 		echo "COWTEST: no result channel for: $*"

@@ -11,7 +11,8 @@
 # STREAMS parallel harnesses (default 2), each with its own VM lock and
 # its own logs and disks (VM_SUFFIX).  A failing run's console log is
 # kept in tests/vm/build/soak/.  Every run's verdict goes to
-# tests/vm/build/soak/runs; the last line is "soak: N passed, N failed".
+# tests/vm/build/soak/runs, with the boots that hung before /init (run.sh
+# boots those again); the last line is "soak: N passed, N failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,13 +38,15 @@ mkdir -p "$out"
 
 # stream S: runs S, S + STREAMS, ... of every scenario.
 stream() {
-	local s=$1 run name line
+	local s=$1 run name line hung
 	shift
 	for ((run = s; run <= runs; run += streams)); do
 		for name in "$@"; do
 			line=$(VM_SUFFIX=soak$s VM_LOCK=/tmp/dm-cowtree-soak$s.lock \
 				"$vm/run.sh" "$name" | grep -E "^(PASS|FAIL) $name\b" | tail -1)
 			[[ -n $line ]] || line="FAIL $name: the harness printed no verdict"
+			hung=$(grep -c '^=== boot .* hung before /init' "$vm/build/logs/$name-soak$s.log")
+			((hung == 0)) || line="$line [$hung boots hung before /init, booted again]"
 			if [[ $line != PASS* ]]; then
 				cp "$vm/build/logs/$name-soak$s.log" "$out/$name-run$run.log" 2>/dev/null
 			fi
