@@ -176,14 +176,15 @@ int cow_btree_shadow_node(struct cow_btree_info *info, struct cow_root *ptr,
 
 static int lookup(struct cow_btree_info *info, const struct cow_root *root,
 		  u64 key, void *value, bool can_block, unsigned int max_next,
-		  void (*next)(void *context, u64 key, const void *value),
+		  void (*next)(void *context, const __le64 *keys,
+			       const void *values, unsigned int nr),
 		  void *context)
 {
 	struct cow_disk_node_header *n;
 	struct cow_root c = *root;
 	struct cow_block *b;
 	unsigned int depth;
-	u32 i, j, nr;
+	u32 i, nr;
 	int r;
 
 	for (depth = 0; depth < COW_BTREE_MAX_DEPTH; depth++) {
@@ -203,8 +204,9 @@ static int lookup(struct cow_btree_info *info, const struct cow_root *root,
 					       info->vt.size);
 				r = 0;
 			}
-			for (j = i; next && j < nr && j - i < max_next; j++)
-				next(context, node_key(n, j), cow_node_value(n, j));
+			if (next && i < nr && max_next)
+				next(context, cow_node_keys(n) + i,
+				     cow_node_value(n, i), min(nr - i, max_next));
 			cow_tm_unlock(info->tm, b);
 			return r;
 		}
@@ -234,7 +236,8 @@ int cow_btree_lookup_nonblocking(struct cow_btree_info *info,
 int cow_btree_lookup_next(struct cow_btree_info *info,
 			  const struct cow_root *root, u64 key, void *value,
 			  bool can_block, unsigned int max_next,
-			  void (*next)(void *context, u64 key, const void *value),
+			  void (*next)(void *context, const __le64 *keys,
+				       const void *values, unsigned int nr),
 			  void *context)
 {
 	return lookup(info, root, key, value, can_block, max_next, next,

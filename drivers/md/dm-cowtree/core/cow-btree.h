@@ -84,14 +84,17 @@ int cow_btree_lookup_nonblocking(struct cow_btree_info *info,
 
 /*
  * As cow_btree_lookup() (or _nonblocking() if !@can_block), and @next is
- * called for up to @max_next entries of the leaf reached, from the first
- * key >= @key on, while the leaf is locked: a cache can take neighbours
- * of the entry for the price of one lookup.
+ * called once, while the leaf reached is locked, with up to @max_next of
+ * its entries from the first key >= @key on (if there are any): @keys[0]
+ * to @keys[nr - 1] and their values, info->vt.size bytes each, one after
+ * the other.  A cache can take neighbours of the entry for the price of
+ * one lookup.
  */
 int cow_btree_lookup_next(struct cow_btree_info *info,
 			  const struct cow_root *root, u64 key, void *value,
 			  bool can_block, unsigned int max_next,
-			  void (*next)(void *context, u64 key, const void *value),
+			  void (*next)(void *context, const __le64 *keys,
+				       const void *values, unsigned int nr),
 			  void *context);
 
 /* First entry with key >= @key; -ENODATA if none. */

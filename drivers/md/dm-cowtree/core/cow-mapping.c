@@ -107,40 +107,43 @@ static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
 }
 
 /*
- * Entries of a leaf going into the cache, a batch per lock hold.  Only
+ * Entries of a leaf going into the cache, all under one lock hold.  Only
  * mappings inside the data device are cached, so a hit needs no bounds
- * check (the data device never shrinks).
+ * check (the data device never shrinks).  A sequential reader's
+ * neighbours replace what the cache held; a random reader's only fill
+ * free slots, up to the first taken one, so they never evict: while the
+ * cache has room they save later lookups, once it is full they cost one
+ * probe.
  */
 struct xlate_fill {
 	struct cow_volume *vol;
 	u64 nr_data_chunks;
-	unsigned int nr;
-	struct cow_xlate_entry e[16];
+	bool evict;
 };
 
-static void xlate_fill_flush(struct xlate_fill *f)
+static void xlate_fill(void *context, const __le64 *keys, const void *values,
+		       unsigned int nr)
 {
+	struct xlate_fill *f = context;
+	const __le64 *v = values;
+	struct cow_xlate_entry *e;
+	u64 key, value;
 	unsigned int i;
 
 	spin_lock(&f->vol->xlate_lock);
-	for (i = 0; i < f->nr; i++)
-		*xlate_slot(f->vol, f->e[i].key - 1) = f->e[i];
+	for (i = 0; i < nr; i++) {
+		key = le64_to_cpu(keys[i]);
+		value = le64_to_cpu(v[i]);
+		e = xlate_slot(f->vol, key);
+		if (i && !f->evict && e->key)
+			break;
+		/* Its own lookup reports it (mapped_in_data_device()). */
+		if (unlikely(cow_mapping_chunk(value) >= f->nr_data_chunks))
+			continue;
+		e->key = key + 1;
+		e->value = value;
+	}
 	spin_unlock(&f->vol->xlate_lock);
-	f->nr = 0;
-}
-
-static void xlate_fill_one(void *context, u64 key, const void *value)
-{
-	struct xlate_fill *f = context;
-	u64 v = le64_to_cpu(*(const __le64 *)value);
-
-	/* Its own lookup reports it (mapped_in_data_device()). */
-	if (unlikely(cow_mapping_chunk(v) >= f->nr_data_chunks))
-		return;
-	f->e[f->nr].key = key + 1;
-	f->e[f->nr].value = v;
-	if (++f->nr == ARRAY_SIZE(f->e))
-		xlate_fill_flush(f);
 }
 
 /*
@@ -189,8 +192,8 @@ static int mapped_in_data_device(struct cow_volume *vol, u64 vchunk, u64 value,
  * Mapping value of @vchunk: the cache, or the btree.  When the chunk
  * before was looked up too (a sequential reader), a btree lookup also
  * caches the next COW_XLATE_FILL entries of its leaf, so such a reader
- * reads the btree once per COW_XLATE_FILL chunks; a random reader caches
- * only what it looked up (filling would evict more than it saves).
+ * reads the btree once per COW_XLATE_FILL chunks; a random reader's
+ * lookup caches neighbours only into free slots (xlate_fill()).
  * A hit is the I/O path's common case: it costs one cache probe.
  */
 #define COW_XLATE_FILL 128u
@@ -200,7 +203,7 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 {
 	struct cow_pool_metadata *pmd = vol->pmd;
 	struct xlate_fill fill = { .vol = vol };
-	unsigned int max_next = 1;
+	unsigned int max_next = COW_XLATE_FILL;
 	__le64 v;
 	u64 prev;
 	int r;
@@ -210,12 +213,10 @@ static int lookup_value(struct cow_volume *vol, u64 vchunk, bool can_block,
 	if (!vol->xlate)
 		max_next = 0;
 	else if (vchunk && xlate_get(vol, vchunk - 1, &prev))
-		max_next = COW_XLATE_FILL;
+		fill.evict = true;
 	fill.nr_data_chunks = cow_sm_nr_blocks(pmd->dsm);
 	r = cow_btree_lookup_next(&pmd->map_info, &vol->mapping, vchunk, &v,
-				  can_block, max_next, xlate_fill_one, &fill);
-	if (fill.nr)
-		xlate_fill_flush(&fill);
+				  can_block, max_next, xlate_fill, &fill);
 	if (r)
 		return r;
 	*value = le64_to_cpu(v);
