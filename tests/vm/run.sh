@@ -257,20 +257,21 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 		) 9> "$vm_lock" || qemu=$?
 		verdict=$(boot_verdict "$log.channel" "$b" "$boots" "$tmo" "$qemu")
 		if [[ $verdict == no-init ]] && ((hung < 2)); then
-			# Hung before /init said COWTEST-INIT: none of our code
+			# Killed before /init said COWTEST-INIT: none of our code
 			# ran and no disk was written (seen on a loaded host: a
-			# TCG guest stuck in the kernel's crypto self-tests).
+			# TCG guest stuck in the kernel's crypto self-tests, and
+			# guests still loading Debian's modules at the timeout).
 			# Boot again; the hung console goes aside, out of the
 			# kernel report scan.
 			hung=$((hung + 1))
 			mv "$log.boot" "$log.hung-$hung"
-			echo "=== boot $b hung before /init (console: ${log#"$top"/}.hung-$hung): booting again" >> "$log"
+			echo "=== boot $b did not reach the test (no COWTEST-INIT before the timeout; console: ${log#"$top"/}.hung-$hung): booting again" >> "$log"
 			rm -f "$log.channel"
 			b=$((b - 1))
 			continue
 		fi
 		[[ $verdict == no-init ]] &&
-			verdict="boot $b hung before /init in $((hung + 1)) tries (timeout $((tmo * scale))s)"
+			verdict="boot $b did not reach the test in $((hung + 1)) tries (timeout $((tmo * scale))s)"
 		cat "$log.boot" >> "$log" 2>/dev/null
 		rm -f "$log.boot"
 		{

@@ -11,8 +11,8 @@
 # STREAMS parallel harnesses (default 2), each with its own VM lock and
 # its own logs and disks (VM_SUFFIX).  A failing run's console log is
 # kept in tests/vm/build/soak/.  Every run's verdict goes to
-# tests/vm/build/soak/runs, with the boots that hung before /init (run.sh
-# boots those again); the last line is "soak: N passed, N failed".
+# tests/vm/build/soak/runs, with the boots that did not reach the test
+# (run.sh boots those again); the last line is "soak: N passed, N failed".
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,8 +45,8 @@ stream() {
 			line=$(VM_SUFFIX=soak$s VM_LOCK=/tmp/dm-cowtree-soak$s.lock \
 				"$vm/run.sh" "$name" | grep -E "^(PASS|FAIL) $name\b" | tail -1)
 			[[ -n $line ]] || line="FAIL $name: the harness printed no verdict"
-			hung=$(grep -c '^=== boot .* hung before /init' "$vm/build/logs/$name-soak$s.log")
-			((hung == 0)) || line="$line [$hung boots hung before /init, booted again]"
+			hung=$(grep -c '^=== boot .* did not reach the test' "$vm/build/logs/$name-soak$s.log")
+			((hung == 0)) || line="$line [$hung boots did not reach the test, booted again]"
 			if [[ $line != PASS* ]]; then
 				cp "$vm/build/logs/$name-soak$s.log" "$out/$name-run$run.log" 2>/dev/null
 			fi
