@@ -648,6 +648,33 @@ static void test_identity(void)
 	      "tokens follow the uuid and are never 0");
 }
 
+/* Where the data chunks are: runs merge only where both sides continue. */
+static void test_runs(void)
+{
+	static const uint64_t map[][2] = {	/* vchunk, dchunk */
+		{ 0, 10 }, { 1, 11 }, { 2, 12 },	/* one run */
+		{ 3, 40 },				/* jumps on the device */
+		{ 5, 41 },				/* a hole at 4 */
+		{ 6, 7 }, { 7, 8 },
+	};
+	struct send_plan p = { .chunk_sectors = 128 };
+	const struct send_run *r;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < sizeof(map) / sizeof(map[0]); i++)
+		ret = send_plan_add_run(&p, map[i][0], map[i][1]);
+	check(!ret && p.nr_runs == 4, "7 mappings make 4 runs (%zu)", p.nr_runs);
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		r = send_plan_run(&p, map[i][0]);
+		check(r && r->dchunk + (map[i][0] - r->vchunk) == map[i][1],
+		      "chunk %" PRIu64 " is found at data chunk %" PRIu64, map[i][0], map[i][1]);
+	}
+	check(!send_plan_run(&p, 4) && !send_plan_run(&p, 8),
+	      "chunks without a mapping have no run");
+	send_plan_free(&p);
+}
+
 /* Seeds for the fuzz target (tests/fuzz/corpus/send-stream). */
 static int write_seeds(const char *dir)
 {
@@ -699,6 +726,7 @@ int main(int argc, char **argv)
 	test_consistent_records();
 	test_resumed();
 	test_identity();
+	test_runs();
 	printf("send-stream: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -6,11 +6,15 @@
  * or FILE: all of it, or with --from only the chunks where it differs from
  * BASE.  Which chunks comes from the metadata alone, under a held metadata
  * snapshot (send/delta.c): chunks the two volumes share are never read,
- * unmapped ranges are sent as holes.  The data is read from the volume's
- * dm device: an inactive volume is activated for the time of the send; an
- * active writable one is sent from a snapshot taken here (one consistent
- * point in time) and deleted at the end.  -t continues an interrupted
- * receive from the record its token names.
+ * unmapped ranges are sent as holes.  The data is read from the pool's
+ * data device at the chunks the held snapshot maps (send/source.c), and
+ * the snapshot stays held until the last record is written: the pool
+ * then neither frees nor overwrites them, whatever happens to the volume
+ * meanwhile (deleted, written, rolled back).  No dm device is made for
+ * the volume.  An active writable volume is sent from a snapshot taken
+ * here (one consistent point in time: its file system is frozen for it)
+ * and deleted at the end.  -t continues an interrupted receive from the
+ * record its token names.
  */
 #define _GNU_SOURCE
 #include "dmcowctl.h"
@@ -45,13 +49,16 @@ struct send_job {
 	uint64_t src_id;
 	bool temp_made;
 	char temp_name[VOL_NAME_LEN];
-	char dev[DEV_NAME_LEN];	/* activated by us ("" if not) */
+	/* Held from the plan until the last record is read. */
+	struct live_hold hold;
+	struct send_source src;
+	char data_path[160];
 	struct send_header hdr;
 	struct send_plan plan;
 	size_t first_ext;
 	uint64_t first_chunk;
 	uint64_t md_blocks;
-	int in_fd, out_fd;
+	int out_fd;
 	void *buf;
 	struct send_writer w;
 	struct timespec t0;
@@ -235,57 +242,12 @@ static void drop_temp_snapshot(struct send_job *job)
 	job->temp_made = false;
 }
 
-/* An open read-only descriptor of the source volume, activated if need be. */
+/* The pool's data device, where the held snapshot's chunks are read. */
 static int open_source(struct send_job *job)
 {
-	struct cow_volume *v;
-	char path[DEV_NAME_LEN + 16];
-
-	if (pool_reload_volumes(job->pool))
-		return DMCOWCTL_EXIT_ERR;
-	v = pool_find_id(job->pool, job->src_id);
-	if (!v) {
-		dmcowctl_err("volume %" PRIu64 " of pool '%s' vanished", job->src_id,
-			     job->pool->name);
-		return DMCOWCTL_EXIT_ERR;
-	}
-	if (v->nr_devs) {
-		snprintf(path, sizeof(path), "/dev/mapper/%s", v->dev);
-	} else {
-		if ((size_t)snprintf(job->dev, sizeof(job->dev), "%s-send-%d", job->pool->name,
-				     (int)getpid()) >= sizeof(job->dev)) {
-			dmcowctl_err("pool name '%s' is too long for a device name", job->pool->name);
-			job->dev[0] = '\0';
-			return DMCOWCTL_EXIT_ERR;
-		}
-		if (volume_activate(job->pool, v, job->dev)) {
-			job->dev[0] = '\0';
-			return DMCOWCTL_EXIT_ERR;
-		}
-		snprintf(path, sizeof(path), "/dev/mapper/%s", job->dev);
-	}
-	job->in_fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (job->in_fd < 0) {
-		dmcowctl_err("cannot open %s: %s", path, strerror(errno));
-		return DMCOWCTL_EXIT_ERR;
-	}
-	return 0;
-}
-
-static void close_source(struct send_job *job)
-{
-	struct dmc_info info;
-	int r;
-
-	if (job->in_fd >= 0)
-		close(job->in_fd);
-	job->in_fd = -1;
-	if (!job->dev[0])
-		return;
-	r = dmc_remove(job->dev);
-	if (r && !dmc_info(job->dev, &info) && info.exists)
-		dm_failed(r, "removing the device %s the send made", job->dev);
-	job->dev[0] = '\0';
+	live_devno_path(job->pool->data_dev, job->data_path, sizeof(job->data_path));
+	return send_source_open(&job->src, job->data_path, &job->plan) ?
+		DMCOWCTL_EXIT_ERR : 0;
 }
 
 /*----------------------------------------------------------------*/
@@ -303,22 +265,39 @@ static int lookup(struct send_md *md, uint64_t id, const char *name, struct send
 	return r;
 }
 
+/*
+ * live_hold() defers ^C and friends while the snapshot is held; a send may
+ * hold it for long, and its own handlers (catch_signals()) end it cleanly,
+ * releasing the snapshot.
+ */
+static void allow_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* Holds the pool's metadata snapshot (job->hold) and plans from it. */
 static int build_plan(struct send_job *job)
 {
 	struct send_vol *vols;	/* [0] source, [1] base */
 	struct send_md *md = NULL;
-	struct live_hold hold;
 	uint64_t nr_chunks, blocks0;
 	int r;
 
 	vols = calloc(2, sizeof(*vols));
 	if (!vols)
 		return -ENOMEM;
-	r = send_hold(job->pool->name, &hold);
+	r = send_hold(job->pool->name, &job->hold);
 	if (r)
 		goto out_free;
+	allow_stop_signals();
 	blocks0 = send_md_blocks_read();
-	r = send_md_open(hold.meta_path, hold.held, &md);
+	r = send_md_open(job->hold.meta_path, job->hold.held, &md);
 	if (!r)
 		r = lookup(md, job->src_id, job->ref.name, &vols[0]);
 	if (!r && job->base)
@@ -355,7 +334,6 @@ static int build_plan(struct send_job *job)
 	job->md_blocks = send_md_blocks_read() - blocks0;
 out:
 	send_md_close(md);
-	live_release(&hold);
 out_free:
 	free(vols);
 	return r;
@@ -421,28 +399,6 @@ static int out_write(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_chunks(struct send_job *job, uint64_t chunk, uint32_t nr)
-{
-	uint64_t len = send_range_bytes(job->hdr.size_sectors, job->hdr.chunk_sectors,
-					chunk, nr);
-	off_t off = (off_t)(chunk * job->hdr.chunk_sectors * 512ULL);
-	uint64_t done = 0;
-	ssize_t n;
-
-	while (done < len) {
-		n = pread(job->in_fd, (char *)job->buf + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR && !stop_signal)
-			continue;
-		if (n <= 0) {
-			dmcowctl_err("reading chunk %" PRIu64 " of '%s': %s", chunk,
-				     job->ref.name, n ? strerror(errno) : "unexpected end of device");
-			return -EIO;
-		}
-		done += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Every record from (first_ext, first_chunk) on; data read only if writing. */
 static int emit_records(struct send_job *job)
 {
@@ -463,8 +419,10 @@ static int emit_records(struct send_job *job)
 				r = send_writer_hole(&job->w, c, n);
 				continue;
 			}
-			if (job->w.write)
-				r = read_chunks(job, c, n);
+			if (job->w.write && stop_signal)
+				r = -EINTR;
+			else if (job->w.write)
+				r = send_source_read(&job->src, c, n, job->buf);
 			if (!r)
 				r = send_writer_data(&job->w, c, n, job->buf);
 			done += n;
@@ -598,6 +556,14 @@ static int open_output(struct send_job *job)
 	return 0;
 }
 
+/* A record's chunks, read whole (the last chunk of a volume may be short). */
+static size_t buf_bytes(struct send_job *job)
+{
+	size_t chunk = job->hdr.chunk_sectors * 512ull;
+
+	return chunk > SEND_MAX_DATA ? chunk : SEND_MAX_DATA;
+}
+
 int cmd_send(int argc, char **argv)
 {
 	struct send_job *job;
@@ -606,7 +572,7 @@ int cmd_send(int argc, char **argv)
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return DMCOWCTL_EXIT_ERR;
-	job->in_fd = job->out_fd = -1;
+	job->src.fd = job->out_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &job->t0);
 	r = parse_args(argc, argv, job);
 	if (r)
@@ -623,8 +589,11 @@ int cmd_send(int argc, char **argv)
 		goto out;
 	if (build_plan(job) || (job->resume && apply_token(job)))
 		goto out;
-	if (!job->dry_run) {
-		if (posix_memalign(&job->buf, 4096, SEND_MAX_DATA)) {
+	if (job->dry_run) {
+		/* It reads no data: the snapshot need not stay held. */
+		live_release(&job->hold);
+	} else {
+		if (posix_memalign(&job->buf, 4096, buf_bytes(job))) {
 			job->buf = NULL;
 			dmcowctl_err("out of memory");
 			goto out;
@@ -632,12 +601,19 @@ int cmd_send(int argc, char **argv)
 		if (open_output(job) || open_source(job))
 			goto out;
 	}
-	if (write_stream(job))
+	r = write_stream(job);
+	/* Every chunk is read: others may hold the metadata snapshot now. */
+	send_source_close(&job->src);
+	live_release(&job->hold);
+	if (r) {
+		r = DMCOWCTL_EXIT_ERR;
 		goto out;
+	}
 	report(job);
 	r = 0;
 out:
-	close_source(job);
+	send_source_close(&job->src);
+	live_release(&job->hold);
 	drop_temp_snapshot(job);
 	if (job->out_path && job->out_fd >= 0 && close(job->out_fd) && !r) {
 		dmcowctl_err("writing '%s': %s", job->out_path, strerror(errno));

@@ -10,12 +10,16 @@
 # through a temporary snapshot that is gone afterwards.  A chain a -> b ->
 # c (a received volume sent on, incrementals from b or from a), and an
 # incremental from b back to a.  A pool with other chunks refuses clearly.
+# The data sent is the snapshot's as the send's held metadata root maps it
+# (read from the pool's data device): not the origin's, rewritten after
+# the snapshot; and a volume deleted in the middle of its send, its chunks
+# then written again if they were free, still arrives whole.
 # needs: target
 # timeout: 900
 # mem: 1536
 
 load_cowtree
-brd_load 8 200
+brd_load 10 200
 # xfsprogs refuses file systems under 300 MB unless it believes it runs
 # under fstests.
 export QA_CHECK_FS=1 TEST_DIR=/tmp TEST_DEV=/dev/null
@@ -195,6 +199,50 @@ expect_fail dmcowctl receive w/r1 -i /tmp/r1.stream 2> /tmp/err
 cat /tmp/err
 grep -q "the stream has chunks of 64 KiB, pool 'w' of 128 KiB" /tmp/err || die "no clear chunk size refusal"
 [ "$(dmcowctl list w --all --json | grep -c '"name"')" = 1 ] || die "pool w is not empty"
+
+#------------------------------------------------------------------
+log "the snapshot's chunks are sent, not the origin's: h/o rewritten after h/s"
+out /tmp/o dmcowctl pool create h /dev/ram8 /dev/ram9
+out /tmp/o dmcowctl create h/o 8M
+dd if=/dev/urandom of=/dev/mapper/h-o bs=1M count=8 oflag=direct 2>/dev/null
+out /tmp/o dmcowctl snapshot h/o s
+dd if=/dev/urandom of=/dev/mapper/h-o bs=1M count=8 oflag=direct 2>/dev/null
+xfer h/s b/held-s
+same h/s b/held-s
+
+log "a volume deleted in the middle of its send, its chunks then free to be reused"
+out /tmp/o dmcowctl create h/v 8M
+dd if=/dev/urandom of=/dev/mapper/h-v bs=1M count=8 oflag=direct 2>/dev/null
+sum_v=$(md5 /dev/mapper/h-v)
+out /tmp/o dmcowctl deactivate h/v
+# The reader waits for /tmp/go: the send reads its first record (1 MiB),
+# fills the pipe and blocks; every later chunk is read after the delete.
+rm -f /tmp/go /tmp/v.stream
+mkfifo /tmp/go
+sh -c 'echo $$ > /tmp/send.pid; exec dmcowctl send h/v' 2> /tmp/send.err |
+	{ read go < /tmp/go; cat > /tmp/v.stream; } &
+reader=$!
+first_record_read() {
+	[ -s /tmp/send.pid ] &&
+		[ "$(sed -n 's/^rchar: //p' /proc/$(cat /tmp/send.pid)/io 2>/dev/null)" -ge 1048576 ] 2>/dev/null
+}
+wait_until 120 "the send to read its first record" first_record_read
+out /tmp/o dmcowctl delete h/v
+wait_until 120 "reclamation in pool h" eval '[ "$(pool_reclaiming h)" = 0 ]'
+# A new volume takes the lowest free chunks: h/v's, were they free.
+out /tmp/o dmcowctl create h/w 8M
+dd if=/dev/urandom of=/dev/mapper/h-w bs=1M count=8 oflag=direct 2>/dev/null
+sync
+echo go > /tmp/go
+wait $reader || die "reading the stream of h/v failed"
+cat /tmp/send.err
+out /tmp/o dmcowctl receive b/held-v -i /tmp/v.stream
+out /tmp/o dmcowctl activate b/held-v
+[ "$(md5 /dev/mapper/b-held-v)" = "$sum_v" ] ||
+	die "b/held-v differs from h/v as it was when its send began: chunks read after the delete were reused"
+out /tmp/o dmcowctl deactivate b/held-v
+[ "$(pool_status_field h 4)" = - ] || die "pool h still holds a metadata snapshot after the send"
+out /tmp/o dmcowctl check --live h
 
 dmcowctl list b --all
 out /tmp/o dmcowctl check --live b

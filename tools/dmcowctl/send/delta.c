@@ -266,12 +266,16 @@ static int plan_fn(void *context, uint64_t key, const struct send_map *a,
 		   const struct send_map *b)
 {
 	struct planner *pl = context;
+	int r;
 
 	if (key >= pl->nr_chunks)
 		return 1;	/* keys come in order: nothing more to send */
 	if (a && b && a->dchunk == b->dchunk)
 		return 0;
-	return plan_key(pl, key, !b);
+	r = plan_key(pl, key, !b);
+	if (!r && b)
+		r = send_plan_add_run(pl->plan, key, b->dchunk);
+	return r;
 }
 
 int send_md_plan(struct send_md *md, const struct send_vol *base,

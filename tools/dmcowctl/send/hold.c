@@ -4,8 +4,9 @@
  * holds one at a time, and live_hold() borrows one that someone else
  * (another send, 'check --live') holds.  Such a snapshot may predate what
  * send and receive must see (a temporary snapshot just taken, the volume
- * just received), so they wait for it to go and take their own; a send
- * holds it only while it plans, a fraction of a second.
+ * just received), so they wait for it to go and take their own.  A send
+ * holds it until it has read the last chunk (cmd-send.c), a receive only
+ * while it looks at the metadata, a fraction of a second.
  */
 #include "offline.h"
 #include "send/send.h"

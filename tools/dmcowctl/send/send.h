@@ -235,17 +235,33 @@ void send_vol_ident(const uint8_t pool_uuid[16], const struct send_vol *v,
 		    struct send_ident *id);
 
 /*
- * What to send: extents in chunk order, and their totals.  Adjacent
- * extents of one kind are merged as they are added.
+ * Where the data extents' chunks are on the pool's data device, as the
+ * held root maps them: volume chunks [vchunk, vchunk + nr) are data chunks
+ * [dchunk, dchunk + nr).
+ */
+struct send_run {
+	uint64_t vchunk, dchunk, nr;
+};
+
+/*
+ * What to send: extents in chunk order, and their totals; the runs of the
+ * data extents, in chunk order.  Adjacent extents of one kind, and runs
+ * that continue on the data device, are merged as they are added.
  */
 struct send_plan {
 	struct send_extent *ext;
 	size_t nr, cap;
+	struct send_run *runs;
+	size_t nr_runs, cap_runs;
 	uint64_t data_chunks, hole_chunks, records;
 	uint32_t chunk_sectors;
 };
 
 int send_plan_add(struct send_plan *p, uint64_t chunk, uint64_t nr, bool hole);
+/* Volume chunk @vchunk, a data chunk of the plan, is at data chunk @dchunk. */
+int send_plan_add_run(struct send_plan *p, uint64_t vchunk, uint64_t dchunk);
+/* The run holding @vchunk, or NULL. */
+const struct send_run *send_plan_run(const struct send_plan *p, uint64_t vchunk);
 void send_plan_free(struct send_plan *p);
 /*
  * Where record @seq (1 = the first) starts: extent index and chunk; the
@@ -305,6 +321,34 @@ uint64_t send_md_blocks_read(void);
  */
 struct live_hold;
 int send_hold(const char *pool, struct live_hold *h);
+
+/*----------------------------------------------------------------
+ * Reading the data to send (source.c)
+ *--------------------------------------------------------------*/
+
+/*
+ * The data chunks a plan maps, read from the pool's data device, O_DIRECT.
+ * Only while the metadata snapshot the plan comes from is held: then the
+ * pool neither frees those chunks nor writes into them (a write to a
+ * mapping older than the held root breaks sharing first).
+ */
+struct send_source {
+	int fd;
+	const char *path;
+	uint32_t chunk_bytes;
+	uint64_t nr_dchunks;	/* of the data device */
+	const struct send_plan *plan;
+};
+
+int send_source_open(struct send_source *s, const char *data_path,
+		     const struct send_plan *plan);
+void send_source_close(struct send_source *s);
+/*
+ * The whole chunks [vchunk, vchunk + nr) of the planned volume into buf
+ * (nr x chunk size bytes, 4 KiB aligned); every one must be a planned
+ * data chunk.  Prints why not.
+ */
+int send_source_read(struct send_source *s, uint64_t vchunk, uint32_t nr, void *buf);
 
 /*----------------------------------------------------------------
  * Resuming (resume.c)

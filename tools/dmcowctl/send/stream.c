@@ -268,11 +268,52 @@ int send_plan_add(struct send_plan *p, uint64_t chunk, uint64_t nr, bool hole)
 	return 0;
 }
 
+int send_plan_add_run(struct send_plan *p, uint64_t vchunk, uint64_t dchunk)
+{
+	struct send_run *r = p->nr_runs ? &p->runs[p->nr_runs - 1] : NULL, *nr;
+
+	if (r && r->vchunk + r->nr == vchunk && r->dchunk + r->nr == dchunk) {
+		r->nr++;
+		return 0;
+	}
+	if (p->nr_runs == p->cap_runs) {
+		p->cap_runs = p->cap_runs ? p->cap_runs * 2 : 64;
+		nr = realloc(p->runs, p->cap_runs * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		p->runs = nr;
+	}
+	r = &p->runs[p->nr_runs++];
+	r->vchunk = vchunk;
+	r->dchunk = dchunk;
+	r->nr = 1;
+	return 0;
+}
+
+const struct send_run *send_plan_run(const struct send_plan *p, uint64_t vchunk)
+{
+	size_t lo = 0, hi = p->nr_runs, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (vchunk < p->runs[mid].vchunk)
+			hi = mid;
+		else if (vchunk >= p->runs[mid].vchunk + p->runs[mid].nr)
+			lo = mid + 1;
+		else
+			return &p->runs[mid];
+	}
+	return NULL;
+}
+
 void send_plan_free(struct send_plan *p)
 {
 	free(p->ext);
+	free(p->runs);
 	p->ext = NULL;
+	p->runs = NULL;
 	p->nr = p->cap = 0;
+	p->nr_runs = p->cap_runs = 0;
 }
 
 int send_plan_locate(const struct send_plan *p, uint64_t seq, size_t *ext,
