@@ -40,6 +40,7 @@ if make -s -C "$here" all > /dev/null 2>&1; then
 	unit_test test-send-stream send-stream
 	unit_test test-fcmp fcmp
 	unit_test test-reshare reshare
+	unit_test test-live-counters live-counters
 else
 	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi

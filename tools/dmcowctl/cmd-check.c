@@ -15,12 +15,17 @@
  * trees and recomputes every volume's counters, comparing them with the
  * counters the held records store -- the pool's in-core counters at the
  * hold.  Reference counts change under us, so they are not compared.  The
- * snapshot is released again.
+ * counters the live pool reports (its volumes message, each active
+ * device's status) are read before the hold and after the check; for a
+ * volume where they did not move they must equal the recomputed ones,
+ * otherwise the volume is reported as not compared, and why
+ * (live-counters.h).  The snapshot is released again.
  */
 #include "mdev.h"
 #include "offline.h"
 #include "cow-check.h"
 #include "cow-metadata.h"
+#include "live-counters.h"
 
 #include <json-c/json.h>
 
@@ -30,6 +35,15 @@ struct check_opts {
 	const char *dev;	/* the metadata device (--live: found from POOL) */
 	bool json, quiet, strict_leaks, clear_needs_check, live;
 	uint64_t held;		/* --live: the held root checked */
+	/* --live: the pool, its counters before the hold, after the check */
+	const char *pool;
+	bool held_by_us;
+	struct live_volume *before, *after;
+	size_t nr_before, nr_after;
+	bool after_unread;	/* the live counters could not be read again */
+	/* --live: per recomputed volume, what was compared (live_compare_counters) */
+	struct live_verdict *verdicts;
+	unsigned int nr_verdicts, live_mismatches, live_compared;
 };
 
 static const struct option check_longopts[] = {
@@ -70,6 +84,52 @@ struct summary {
 	bool needs_check;
 };
 
+/*
+ * --live: the pool's counters read again now that the check is done,
+ * compared with the recomputed ones where they did not move.
+ */
+static void compare_live(struct check_opts *o, const struct cow_check_report *rep)
+{
+	struct live_counter_set *sets;
+	uint64_t *ids;
+	unsigned int i, n = rep->accounted ? rep->nr_volume_counters : 0;
+
+	o->verdicts = calloc(n + 1, sizeof(*o->verdicts));
+	sets = calloc(n + 1, sizeof(*sets));
+	ids = calloc(n + 1, sizeof(*ids));
+	if (!o->verdicts || !sets || !ids) {
+		free(sets);
+		free(ids);
+		free(o->verdicts);
+		o->verdicts = NULL;
+		return;	/* nr_verdicts 0: the summary says none was compared */
+	}
+	for (i = 0; i < n; i++) {
+		const struct cow_check_volume *c = &rep->volume_counters[i];
+
+		ids[i] = c->id;
+		sets[i] = (struct live_counter_set){
+			.mapped = c->mapped_chunks, .exclusive = c->exclusive_chunks,
+			.written = c->written_since_origin,
+			.exclusive_known = true, .written_known = true };
+	}
+	o->after_unread = live_volumes_read(o->pool, &o->after, &o->nr_after) != 0;
+	o->live_mismatches = live_compare_counters(ids, sets, n, o->before, o->nr_before,
+						   o->after, o->nr_after, o->held_by_us,
+						   o->verdicts);
+	for (i = 0; i < n; i++) {
+		if (o->after_unread)
+			o->verdicts[i] = (struct live_verdict){ .id = ids[i],
+				.skipped = "the live counters could not be read after the check" };
+		o->live_compared += o->verdicts[i].compared;
+	}
+	if (o->after_unread)
+		o->live_mismatches = 0;
+	o->nr_verdicts = n;
+	free(sets);
+	free(ids);
+}
+
 static void summarise(const struct check_opts *o, const struct cow_check_report *rep,
 		      struct summary *s)
 {
@@ -87,6 +147,7 @@ static void summarise(const struct check_opts *o, const struct cow_check_report 
 	 */
 	if (!rep->accounted && !s->errors)
 		s->errors = 1;
+	s->errors += o->live_mismatches;
 }
 
 static json_object *problem_json(const struct cow_check_problem *p)
@@ -110,8 +171,21 @@ static json_object *usage_json(u64 used, u64 total)
 	return o;
 }
 
+/* --live: was the volume's live counters compared, and if not why not. */
+static void verdict_json(json_object *v, const struct live_verdict *lv)
+{
+	json_object_object_add(v, "live_counters_compared",
+			       json_object_new_boolean(lv->compared));
+	json_object_object_add(v, "live_device_compared",
+			       json_object_new_boolean(lv->device_compared));
+	if (!lv->compared)
+		json_object_object_add(v, "live_skipped",
+				       json_object_new_string(lv->skipped));
+}
+
 /* Per volume, the counters as the checker recomputed them. */
-static json_object *counters_json(const struct cow_check_report *rep)
+static json_object *counters_json(const struct check_opts *o,
+				  const struct cow_check_report *rep)
 {
 	json_object *a = json_object_new_array(), *v;
 	unsigned int i;
@@ -126,9 +200,30 @@ static json_object *counters_json(const struct cow_check_report *rep)
 			(int64_t)rep->volume_counters[i].exclusive_chunks));
 		json_object_object_add(v, "written_chunks", json_object_new_int64(
 			(int64_t)rep->volume_counters[i].written_since_origin));
+		if (o->live && i < o->nr_verdicts)
+			verdict_json(v, &o->verdicts[i]);
 		json_object_array_add(a, v);
 	}
 	return a;
+}
+
+/* The live counters that differ from the recomputed ones: errors. */
+static void live_errors_json(const struct check_opts *o, json_object *errs)
+{
+	json_object *m;
+	unsigned int i;
+
+	for (i = 0; i < o->nr_verdicts; i++) {
+		if (!o->verdicts[i].mismatch[0])
+			continue;
+		m = json_object_new_object();
+		json_object_object_add(m, "kind", json_object_new_string("live_counter"));
+		json_object_object_add(m, "where", json_object_new_int64(
+			(int64_t)o->verdicts[i].id));
+		json_object_object_add(m, "message", json_object_new_string(
+			o->verdicts[i].mismatch));
+		json_object_array_add(errs, m);
+	}
 }
 
 static void print_json(const struct check_opts *o, const struct cow_check_report *rep,
@@ -142,6 +237,7 @@ static void print_json(const struct check_opts *o, const struct cow_check_report
 	for (i = 0; i < rep->nr_stored; i++)
 		json_object_array_add(is_error(o, rep->problems[i].kind) ? errs : warns,
 				      problem_json(&rep->problems[i]));
+	live_errors_json(o, errs);
 	if (rep->nr_problems > rep->nr_stored) {
 		m = json_object_new_object();
 		json_object_object_add(m, "kind", json_object_new_string("more"));
@@ -170,13 +266,15 @@ static void print_json(const struct check_opts *o, const struct cow_check_report
 	json_object_object_add(j, "volumes", json_object_new_int64((int64_t)rep->nr_volumes));
 	json_object_object_add(j, "mappings", json_object_new_int64((int64_t)rep->nr_mappings));
 	json_object_object_add(j, "transaction", json_object_new_int64((int64_t)rep->txn));
-	if (o->live)
+	if (o->live) {
 		json_object_object_add(j, "held_root", json_object_new_int64((int64_t)o->held));
-	else
+		json_object_object_add(j, "live_counters_compared",
+				       json_object_new_int64(o->live_compared));
+	} else
 		json_object_object_add(j, "held_root", json_object_new_boolean(rep->held_root));
 	json_object_object_add(j, "counters_checked", json_object_new_boolean(rep->accounted));
 	if (rep->accounted)
-		json_object_object_add(j, "volume_counters", counters_json(rep));
+		json_object_object_add(j, "volume_counters", counters_json(o, rep));
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_SPACED));
 	json_object_put(j);
@@ -198,19 +296,31 @@ static void print_text(const struct check_opts *o, const struct cow_check_report
 	if (!rep->accounted)
 		printf("error: the volume counters could not be checked\n");
 	if (o->live) {
-		/* What the held records' counters were compared with. */
+		for (i = 0; i < o->nr_verdicts; i++)
+			if (o->verdicts[i].mismatch[0])
+				printf("error: %s\n", o->verdicts[i].mismatch);
+		/*
+		 * What the held records' counters were compared with, and
+		 * whether the live ones were compared too.
+		 */
 		for (i = 0; i < rep->nr_volume_counters; i++)
-			printf("volume %llu: mapped %llu exclusive %llu written %llu\n",
+			printf("volume %llu: mapped %llu exclusive %llu written %llu; live %s\n",
 			       (unsigned long long)rep->volume_counters[i].id,
 			       (unsigned long long)rep->volume_counters[i].mapped_chunks,
 			       (unsigned long long)rep->volume_counters[i].exclusive_chunks,
-			       (unsigned long long)rep->volume_counters[i].written_since_origin);
-		printf("%s (held root %llu, transaction %llu): %s; %llu volumes, %llu mappings, counters %s; %llu errors\n",
+			       (unsigned long long)rep->volume_counters[i].written_since_origin,
+			       i >= o->nr_verdicts ? "not compared" :
+			       !o->verdicts[i].compared ? o->verdicts[i].skipped :
+			       o->verdicts[i].mismatch[0] ? "DIFFERENT" :
+			       o->verdicts[i].device_compared ? "pool and device status equal" :
+			       "pool equal (no active device)");
+		printf("%s (held root %llu, transaction %llu): %s; %llu volumes, %llu mappings, counters %s, live counters compared for %u of %u; %llu errors\n",
 		       o->dev, (unsigned long long)o->held, (unsigned long long)rep->txn,
 		       s->errors ? "ERRORS FOUND" : "clean",
 		       (unsigned long long)rep->nr_volumes,
 		       (unsigned long long)rep->nr_mappings,
-		       rep->accounted ? "recomputed and equal" : "NOT checked",
+		       rep->accounted ? "recomputed and equal to the held records" : "NOT checked",
+		       o->live_compared, rep->accounted ? rep->nr_volume_counters : 0,
 		       (unsigned long long)s->errors);
 		return;
 	}
@@ -284,6 +394,8 @@ static int check_dev(struct check_opts *o)
 	rep = calloc(1, sizeof(*rep));
 	r = rep ? run_check(bm, o->held, rep, &s) : -ENOMEM;
 	mdev_close(bm);
+	if (!r && o->live)
+		compare_live(o, rep);
 	if (r) {
 		dmcowctl_err("cannot check '%s': %s", o->dev, strerror(-r));
 		free(rep);
@@ -307,25 +419,32 @@ static int check_dev(struct check_opts *o)
 /*----------------------------------------------------------------*/
 /* A held metadata snapshot of a live pool */
 
-int check_held_root(const char *dev, uint64_t held, bool json, bool quiet)
-{
-	struct check_opts o = { .dev = dev, .json = json, .quiet = quiet,
-				.live = true, .held = held };
-
-	return check_dev(&o);
-}
-
 static int check_live(struct check_opts *o)
 {
-	struct live_hold h;
+	struct live_hold *h;	/* large: not on cmd_check's stack */
 	int r;
 
 	if (o->clear_needs_check || o->strict_leaks)
 		return usage_err(SYN, "--live does not compare reference counts: --clear-needs-check and --strict-leaks need an inactive pool");
-	if (live_hold(o->dev, &h))
+	h = malloc(sizeof(*h));
+	if (!h)
 		return DMCOWCTL_EXIT_USAGE;
-	r = check_held_root(h.meta_path, h.held, o->json, o->quiet);
-	live_release(&h);
+	o->pool = o->dev;
+	r = DMCOWCTL_EXIT_USAGE;
+	if (live_volumes_read(o->pool, &o->before, &o->nr_before))
+		goto out;
+	if (live_hold(o->pool, h))
+		goto out;
+	o->dev = h->meta_path;
+	o->held = h->held;
+	o->held_by_us = h->reserved;
+	r = check_dev(o);
+	live_release(h);
+out:
+	free(h);
+	free(o->before);
+	free(o->after);
+	free(o->verdicts);
 	return r;
 }
 

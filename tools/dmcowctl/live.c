@@ -2,12 +2,14 @@
 /*
  * dmcowctl: the online part of 'check --live' and 'delta POOL/A POOL/B':
  * reserve a held metadata snapshot of an active pool, find its metadata
- * device, and release the snapshot again.  Uses libdevmapper, so it must
- * not include the core headers (see offline.h).
+ * device, and release the snapshot again; read the live counters of every
+ * volume.  Uses libdevmapper, so it must not include the core headers (see
+ * offline.h).
  */
 #include "dmcowctl.h"
 #include "dm.h"
 #include "offline.h"
+#include "live-counters.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -127,4 +129,68 @@ int live_volume_id(const char *pool, const char *name, uint64_t *id)
 		r = -ENOENT;
 	pool_close(p);
 	return r;
+}
+
+/* INFO status of a volume: <mapped> <exclusive|-> <written|-> <highest|-> */
+static bool parse_volume_status(const char *params, struct live_counter_set *c)
+{
+	char excl[24], written[24], *end;
+	unsigned long long mapped;
+
+	if (sscanf(params, "%llu %23s %23s", &mapped, excl, written) != 3)
+		return false;
+	c->mapped = mapped;
+	c->exclusive_known = strcmp(excl, "-");
+	c->written_known = strcmp(written, "-");
+	if (c->exclusive_known) {
+		c->exclusive = strtoull(excl, &end, 10);
+		if (*end)
+			return false;
+	}
+	if (c->written_known) {
+		c->written = strtoull(written, &end, 10);
+		if (*end)
+			return false;
+	}
+	return true;
+}
+
+int live_volumes_read(const char *pool, struct live_volume **vols, size_t *nr)
+{
+	struct live_volume *lv;
+	struct dmc_target t;
+	struct cow_volume *v;
+	struct cow_pool *p;
+	size_t i;
+
+	*vols = NULL;
+	*nr = 0;
+	if (pool_open(pool, &p))
+		return -ENODEV;
+	lv = calloc(p->nr_vols + 1, sizeof(*lv));
+	if (!lv) {
+		pool_close(p);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nr_vols; i++) {
+		v = &p->vols[i];
+		lv[i].id = v->id;
+		lv[i].pool = (struct live_counter_set){
+			.mapped = v->mapped, .exclusive = v->exclusive,
+			.written = v->written, .exclusive_known = v->exclusive_known,
+			.written_known = v->written_known };
+		if (!v->dev[0])
+			continue;
+		snprintf(lv[i].dev, sizeof(lv[i].dev), "%s", v->dev);
+		/* A device that vanished or reports Fail/Error: not compared. */
+		if (dmc_status(v->dev, &t))
+			continue;
+		lv[i].status_read = !strcmp(t.type, "cowtree") &&
+				    parse_volume_status(t.params, &lv[i].status);
+		dmc_target_free(&t);
+	}
+	*vols = lv;
+	*nr = p->nr_vols;
+	pool_close(p);
+	return 0;
 }

@@ -144,8 +144,6 @@ void progress_begin(const char *what, uint64_t total, bool enabled);
 void progress_update(uint64_t done);
 void progress_end(void);
 
-/* Check of a held metadata snapshot (cmd-check.c); exit status. */
-int check_held_root(const char *dev, uint64_t held, bool json, bool quiet);
 /* Delta of two volumes under a held root (cmd-delta.c); exit status. */
 int delta_held_root(const char *dev, uint64_t held, uint64_t a, uint64_t b,
 		    bool json);

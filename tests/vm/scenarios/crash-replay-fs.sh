@@ -1,7 +1,9 @@
 # Crash consistency of file systems on cowtree volumes, by log replay
 # (issue #7).  As in crash-replay.sh, the pool's metadata and data devices
-# are slices of one dm-log-writes device, so the log holds every write in
-# completion order.  The workload is ext4 on volume 1 and xfs on volume 2,
+# are slices of one dm-log-writes device, so the log holds every write (one
+# without FUA only from the next flush on: what a volatile cache may lose
+# before it; see Documentation/testing.rst on what the power cuts cannot
+# catch).  The workload is ext4 on volume 1 and xfs on volume 2,
 # both mounted: files written with known content and made durable (new +
 # fsync of file and directory, rewritten in place + fsync, replaced by
 # rename + fsync), deleted and trimmed (fstrim: discards through the

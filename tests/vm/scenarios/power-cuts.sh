@@ -8,11 +8,18 @@
 #
 # What this cannot catch: the disks use cache=unsafe and a cut kills QEMU,
 # which loses only writes still in flight, never a volatile write cache
-# (writes the host already took stay), so a missing PREFLUSH/FUA goes
-# unnoticed here.  The log-writes replays (crash-replay, crash-replay-fs)
-# catch that: they check the pool at every flush point of the log, and
-# they run the same operations (snapshot, delete with reclaim, rollback,
-# counter updates checked by dmcowctl check).
+# (writes the host already took stay, flushed or not), so a missing
+# REQ_PREFLUSH/REQ_FUA goes unnoticed here; so does an operation
+# acknowledged before it was committed, as long as a later flush commits
+# it before the cut (every cut here comes after an acknowledged fsync).
+# The log-writes replays catch both: they check the pool at every
+# flush/FUA/mark point of a log that holds unflushed writes back.
+# crash-replay puts each operation of this scenario under the log
+# (fsync'ed writes, snapshot, delete with reclaim running on, rollback,
+# the counters, recomputed at every point by check --strict-leaks), and
+# crash-replay-fs the same under ext4 and xfs.  Documentation/testing.rst
+# ("What the crash tests can catch") has the table of every power-cut
+# scenario's paths and the replay step covering each.
 # timeout: 300
 # disks: 64M 256M 1M
 # boots: 11
