@@ -252,7 +252,7 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 		qemu=0
 		(
 			flock 9
-			extra_append="$append cowtest.init_hang=$((init_hang - hung))"
+			extra_append="$append cowtest.init_hang=$((init_hang > hung ? init_hang - hung : 0))"
 			boot_vm "$name" "$initrd" "$b" "$mem" "$tmo" "${disk_files[@]}"
 		) 9> "$vm_lock" || qemu=$?
 		verdict=$(boot_verdict "$log.channel" "$b" "$boots" "$tmo" "$qemu")
