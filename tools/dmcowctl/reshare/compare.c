@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "offline.h"
 #include "reshare/reshare.h"
+#include "datadev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,24 +65,11 @@ void reshare_reader_close(struct reshare_reader *rd)
 static int read_run(struct reshare_reader *rd, unsigned int side, uint64_t dchunk,
 		    size_t nr)
 {
-	size_t len = nr * rd->chunk_bytes, done = 0;
-	off_t off = (off_t)(dchunk * rd->chunk_bytes);
-	ssize_t n;
+	int r = data_dev_read(rd->fd, rd->path, rd->chunk_bytes, dchunk, nr, rd->buf[side]);
 
-	while (done < len) {
-		n = pread(rd->fd, (char *)rd->buf[side] + done, len - done,
-			  off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			dmcowctl_err("reading data chunk %" PRIu64 " of %s: %s", dchunk,
-				     rd->path, n ? strerror(errno) : "unexpected end of device");
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	rd->bytes_read += len;
-	return 0;
+	if (!r)
+		rd->bytes_read += nr * rd->chunk_bytes;
+	return r;
 }
 
 /* Pending chunks from c[0] on that follow each other on both sides. */

@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "offline.h"
 #include "send/send.h"
+#include "datadev.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,27 +62,12 @@ void send_source_close(struct send_source *s)
 
 static int read_dchunks(struct send_source *s, uint64_t dchunk, uint64_t nr, char *buf)
 {
-	size_t len = nr * s->chunk_bytes, done = 0;
-	off_t off = (off_t)(dchunk * s->chunk_bytes);
-	ssize_t n;
-
 	if (dchunk + nr > s->nr_dchunks) {
 		dmcowctl_err("data chunk %" PRIu64 " is beyond the end of %s (%" PRIu64 " chunks): corrupt metadata?",
 			     dchunk + nr - 1, s->path, s->nr_dchunks);
 		return -EIO;
 	}
-	while (done < len) {
-		n = pread(s->fd, buf + done, len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			dmcowctl_err("reading data chunk %" PRIu64 " of %s: %s", dchunk,
-				     s->path, n ? strerror(errno) : "unexpected end of device");
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	return 0;
+	return data_dev_read(s->fd, s->path, s->chunk_bytes, dchunk, nr, buf);
 }
 
 /* One read per run: a volume written in order lies in order on the device. */
