@@ -6,9 +6,9 @@
  * kernel (through ".."), so a directory's path costs its depth.  Other
  * inodes have no parent pointer: their names are searched in the
  * directories of their own block group / AG first (ext4 and xfs put a file
- * in its directory's group), then in the groups below, nearest first, then
- * in the others, until every wanted inode has as many names as links.
- * getdents gives inode numbers, so no file is stat'ed or read.
+ * in its directory's group), then in the other groups until every wanted
+ * inode has as many names as links.  getdents gives inode numbers, so no
+ * file is stat'ed or read.
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -203,82 +203,14 @@ static int cmp_want_sort(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-struct group_rank {
-	uint64_t rank, group;
-};
-
-static int cmp_rank(const void *a, const void *b)
-{
-	const struct group_rank *x = a, *y = b;
-
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
-	return x->group < y->group ? -1 : x->group > y->group;
-}
-
-/*
- * The groups in the order they are searched: the wanted inodes' own groups,
- * then the groups below one of them, nearest first, then those above all of
- * them.  ext4 with flex_bg gives a new file the first group of its
- * directory's flex group with a free inode: once the directory's group is
- * full that is a later one, so the directory sits a group or two below the
- * file.  Searched in index order, every group before the directory's was
- * listed, and a name cost a scan of most of the filesystem (dmcowctl diff
- * of 10 files took 3.3 times as long in a 100 000-file volume as in a
- * 10 000-file one: make bench BENCH_ONLY=files).
- */
-static int group_order(struct fsx *x, const struct name_want *w, size_t nr,
-		       uint64_t ng, struct group_rank **out)
-{
-	struct group_rank *order;
-	uint64_t *own, g;
-	size_t i, n = 0, lo, hi;
-
-	own = malloc(nr * sizeof(*own));
-	order = malloc((ng ? ng : 1) * sizeof(*order));
-	if (!own || !order) {
-		free(own);
-		free(order);
-		return -ENOMEM;
-	}
-	for (i = 0; i < nr; i++)
-		own[i] = x->ops->group_of(x->priv, w[i].ino);
-	qsort(own, nr, sizeof(*own), cmp_u64);
-	for (i = 0; i < nr; i++)
-		if (!n || own[n - 1] != own[i])
-			own[n++] = own[i];
-	for (g = 0; g < ng; g++) {
-		/* the first own group at or above g */
-		for (lo = 0, hi = n; lo < hi;) {
-			i = lo + (hi - lo) / 2;
-			if (own[i] < g)
-				lo = i + 1;
-			else
-				hi = i;
-		}
-		order[g].group = g;
-		order[g].rank = lo < n ? own[lo] - g : ng + g - own[n - 1];
-	}
-	qsort(order, ng, sizeof(*order), cmp_rank);
-	free(own);
-	*out = order;
-	return 0;
-}
-
 int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	       size_t nr)
 {
 	struct search s = { .v = v, .w = w, .nr = nr };
-	uint64_t i, ng = x->ops->nr_groups(x->priv);
-	struct group_rank *order = NULL;
-	int r;
+	uint64_t g, ng = x->ops->nr_groups(x->priv);
+	uint8_t *first;
+	size_t i;
+	int r = 0;
 
 	if (!nr)
 		return 0;
@@ -286,10 +218,17 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	for (i = 0; i < nr; i++)
 		if (!w[i].nlink)
 			w[i].nlink = 1;
-	r = group_order(x, w, nr, ng, &order);
-	for (i = 0; !r && i < ng && s.satisfied < nr; i++)
-		r = x->ops->dirs_in_group(x->priv, order[i].group, search_dir, &s);
-	free(order);
+	first = calloc(ng ? ng : 1, 1);
+	if (!first)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++)
+		first[x->ops->group_of(x->priv, w[i].ino)] = 1;
+	/* The wanted inodes' own groups, then every other one. */
+	for (int round = 0; round < 2 && !r && s.satisfied < nr; round++)
+		for (g = 0; g < ng && !r && s.satisfied < nr; g++)
+			if (first[g] == !round)
+				r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
+	free(first);
 	if (r < 0)
 		return r;
 	return s.err;
