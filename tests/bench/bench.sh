@@ -666,6 +666,205 @@ reshare_bench() {
 	linear_down
 }
 
+#---------------------------------------------------------------- file-level commands
+
+# Issue #15's figures for dmcowctl diff, du and restore-files on ext4
+# (BENCH_ONLY=files).  The pool's data device is a dm-linear over the RAM
+# disk, so that /sys/block/dm-N/stat counts every byte any volume of the
+# pool reads or writes (views made inside a command included).
+#  - diff of 10 files rewritten in place (same size, 10 directories)
+#    between two snapshots of a FILES_BIG-file volume and of a
+#    FILES_SMALL-file one (flatness), against rsync -rn --checksum and
+#    rsync -rn over the two snapshots mounted with dmcowctl mount; diff
+#    must list exactly those 10 files, or the job fails.
+#  - du of each volume: bytes read from the data device against the bytes
+#    of file data.
+#  - restore-files of a FILES_BIG_MIB file of which 1 MiB was rewritten:
+#    bytes written to the destination volume and time, against cp of the
+#    file from a view of the snapshot.
+# Every timed command runs with a cold page cache and ends with a sync.
+if [ "$QUICK" = 1 ]; then
+	FILES_DIRS=10 FILES_BIG=1000 FILES_SMALL=200 FILES_BIG_VOL_MIB=32 FILES_SMALL_VOL_MIB=32
+else
+	FILES_DIRS=100 FILES_BIG=100000 FILES_SMALL=10000 FILES_BIG_VOL_MIB=256 FILES_SMALL_VOL_MIB=64
+fi
+
+# dm_stat NAME FIELD: field FIELD of /dev/mapper/NAME's block statistics
+# (3: sectors read, 7: sectors written).
+dm_stat() {
+	for d in /sys/block/dm-*; do
+		if [ "$(cat $d/dm/name)" = "$1" ]; then
+			awk -v f=$2 '{ print $f }' $d/stat
+			return
+		fi
+	done
+	die "dm_stat: no device-mapper device $1"
+}
+
+cold_cache() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+
+# files_pool NAME MIB: pool NAME on a dm-linear fdata over the first MIB of DATA.
+files_pool() {
+	wipe $META
+	dmsetup create fdata --table "0 $(($2 * 2048)) linear $DATA 0" || die "files: fdata"
+	dmcowctl pool create $1 $META /dev/mapper/fdata --force > /tmp/fb.out 2>&1 ||
+		{ cat /tmp/fb.out; die "files: pool create $1"; }
+}
+files_pool_down() {
+	dmcowctl pool deactivate $1 --force > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: deactivate $1"; }
+	dmsetup remove fdata || die "files: remove fdata"
+}
+
+# files_tree N MIB: volume fp/tN (ext4, 1 KiB blocks) with N small files in
+# FILES_DIRS directories, snapshot tN-a; 10 files in 10 directories
+# rewritten in place (same size); snapshot tN-b.  /tmp/fchanged.N: the
+# diff lines expected.
+files_tree() {
+	n=$1 v=fp-t$1
+	dmcowctl create fp/t$n ${2}M > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: create t$n"; }
+	# One inode per 2 KiB in both volumes: the same groups (8 MiB, 4096
+	# inodes), so the two differ only in how many there are.
+	mkfs.ext4 -q -b 1024 -I 256 -i 2048 \
+		-E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/$v || die "files: mkfs t$n"
+	mkdir -p /mnt/$v
+	mount -t ext4 /dev/mapper/$v /mnt/$v || die "files: mount t$n"
+	per=$((n / FILES_DIRS))
+	made=$(mkfiletree /mnt/$v $FILES_DIRS $per) || die "files: mkfiletree t$n"
+	echo "BENCH-VALUE files-$n file_data_bytes ${made##*, }" | sed 's/ bytes$//'
+	sync
+	dmcowctl snapshot fp/t$n t$n-a > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: snapshot t$n-a"; }
+	# A second later (under icount sleep skips the idle time): rsync's
+	# quick check sees mtimes in whole seconds.
+	sleep 1
+	: > /tmp/fchanged.$n
+	i=0
+	while [ $i -lt 10 ]; do
+		p=$(printf '/d%03d/f%05d' $((i * FILES_DIRS / 10)) $(((i * 37 + 5) % per)))
+		printf 'changed %d\n' $i | dd of=/mnt/$v$p conv=notrunc 2>/dev/null || die "files: rewrite $p"
+		printf 'M\t%s\n' $p >> /tmp/fchanged.$n
+		i=$((i + 1))
+	done
+	sort -o /tmp/fchanged.$n /tmp/fchanged.$n
+	umount /mnt/$v || die "files: umount t$n"
+	dmcowctl snapshot fp/t$n t$n-b > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: snapshot t$n-b"; }
+}
+
+# files_diff N: dmcowctl diff tN-a tN-b, checked; then both rsync runs over
+# the two snapshots' views.
+files_diff() {
+	n=$1 t=files-$1
+	cold_cache
+	us=$(timed diff-$n "dmcowctl diff fp/t$n-a fp/t$n-b > /tmp/fdiff 2>/tmp/fdiff.err") ||
+		{ cat /tmp/fdiff /tmp/fdiff.err; die "files: diff t$n failed"; }
+	cut -f1,2 /tmp/fdiff | sort > /tmp/fdiff.got
+	if ! cmp -s /tmp/fchanged.$n /tmp/fdiff.got; then
+		cat /tmp/fdiff /tmp/fdiff.err
+		diff /tmp/fchanged.$n /tmp/fdiff.got || true
+		die "files: diff of t$n does not list exactly the 10 rewritten files"
+	fi
+	echo "BENCH-VALUE $t diff_us $us"
+	echo "BENCH-VALUE $t diff_changed_chunks $(sed -n 's/.* from \([0-9]*\) changed chunks.*/\1/p' /tmp/fdiff.err)"
+	echo "BENCH-VALUE $t diff_inodes_examined $(sed -n 's/.* chunks, \([0-9]*\) inodes.*/\1/p' /tmp/fdiff.err)"
+	mkdir -p /mnt/fa /mnt/fb
+	dmcowctl mount fp/t$n-a /mnt/fa > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: mount t$n-a"; }
+	dmcowctl mount fp/t$n-b /mnt/fb > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: mount t$n-b"; }
+	for kind in checksum meta; do
+		opt=
+		[ $kind = checksum ] && opt=--checksum
+		cold_cache
+		us=$(timed rsync-$kind-$n "rsync -rn $opt --out-format=%n /mnt/fb/ /mnt/fa/ > /tmp/frsync") ||
+			die "files: rsync $kind t$n failed"
+		echo "BENCH-VALUE $t rsync_${kind}_us $us"
+		echo "BENCH-VALUE $t rsync_${kind}_files_listed $(grep -vc '/$' /tmp/frsync)"
+	done
+	dmcowctl umount /mnt/fa > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: umount t$n-a"; }
+	dmcowctl umount /mnt/fb > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: umount t$n-b"; }
+}
+
+# files_du N: dmcowctl du of volume tN (not mounted: through a view), the
+# bytes it read from the pool's data device.
+files_du() {
+	n=$1 t=files-$1
+	cold_cache
+	r0=$(dm_stat fdata 3)
+	us=$(timed du-$n "dmcowctl du fp/t$n > /tmp/fdu 2>&1") || { cat /tmp/fdu; die "files: du t$n failed"; }
+	r1=$(dm_stat fdata 3)
+	echo "BENCH-VALUE $t du_us $us"
+	echo "BENCH-VALUE $t du_bytes_read $(((r1 - r0) * 512))"
+}
+
+# files_restore MIB: restore-files of a MIB file with 1 MiB rewritten, then
+# cp of the whole file from a view of the snapshot, each with the bytes
+# written to the destination volume (its dm device's statistics).
+files_restore() {
+	mib=$1 t=files-restore
+	files_pool fr $((mib * 2 + 384))
+	dmcowctl create fr/r $((mib * 2 + 256))M > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: create r"; }
+	mkfs.ext4 -q -b 4096 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/mapper/fr-r ||
+		die "files: mkfs r"
+	mkdir -p /mnt/fr /mnt/fs
+	mount -t ext4 /dev/mapper/fr-r /mnt/fr || die "files: mount r"
+	dd if=/dev/urandom of=/mnt/fr/big bs=1M count=$mib 2>/tmp/dd.err || { cat /tmp/dd.err; die "files: big"; }
+	sync
+	dmcowctl snapshot fr/r s > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: snapshot s"; }
+	dd if=/dev/urandom of=/mnt/fr/big bs=1M seek=$((mib / 2)) count=1 conv=notrunc 2>/tmp/dd.err ||
+		{ cat /tmp/dd.err; die "files: rewrite 1 MiB"; }
+	cold_cache
+	w0=$(dm_stat fr-r 7)
+	us=$(timed restore-$mib "dmcowctl restore-files fr/s:/big /mnt/fr/big > /tmp/frs 2>&1 && sync") ||
+		{ cat /tmp/frs; die "files: restore-files failed"; }
+	w1=$(dm_stat fr-r 7)
+	cat /tmp/frs
+	dmcowctl mount fr/s /mnt/fs > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: mount s"; }
+	cmp /mnt/fs/big /mnt/fr/big || die "files: the restored file differs from the snapshot's"
+	echo "BENCH-VALUE $t file_mib $mib"
+	echo "BENCH-VALUE $t modified_bytes 1048576"
+	echo "BENCH-VALUE $t restore_us $us"
+	echo "BENCH-VALUE $t restore_bytes_written $(((w1 - w0) * 512))"
+	echo "BENCH-VALUE $t restore_reported_bytes_written $(sed -n 's/.* \([0-9]*\) bytes written in .*/\1/p' /tmp/frs)"
+	cold_cache
+	w0=$(dm_stat fr-r 7)
+	us=$(timed cp-$mib "cp /mnt/fs/big /mnt/fr/big && sync") || die "files: cp failed"
+	w1=$(dm_stat fr-r 7)
+	echo "BENCH-VALUE $t cp_us $us"
+	echo "BENCH-VALUE $t cp_bytes_written $(((w1 - w0) * 512))"
+	dmcowctl umount /mnt/fs > /tmp/fb.out 2>&1 || { cat /tmp/fb.out; die "files: umount s"; }
+	umount /mnt/fr || die "files: umount r"
+	files_pool_down fr
+}
+
+# The largest restore-files file that fits: the pool holds it twice (the
+# snapshot's and cp's copy) in a RAM disk, beside 1.5 GiB for the rest.
+files_big_mib() {
+	[ -n "${BENCH_FILES_BIG_MIB:-}" ] && { echo $BENCH_FILES_BIG_MIB; return; }
+	[ "$QUICK" = 1 ] && { echo 8; return; }
+	mem=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
+	big=1024
+	while [ $big -gt 64 ] && [ $((big * 2 + 1536)) -gt $mem ]; do big=$((big / 2)); done
+	echo $big
+}
+
+# The RAM disks are loaded again for this job alone (earlier jobs leave
+# their pages allocated: brd frees nothing), and as before afterwards.
+files_bench() {
+	big_mib=$(files_big_mib)
+	rmmod brd || die "files: rmmod brd"
+	brd_load 2 $((big_mib * 2 + 512))
+	log "bench: dmcowctl diff and du, $FILES_BIG and $FILES_SMALL files"
+	files_pool fp $((FILES_BIG_VOL_MIB + FILES_SMALL_VOL_MIB + 128))
+	files_tree $FILES_BIG $FILES_BIG_VOL_MIB
+	files_tree $FILES_SMALL $FILES_SMALL_VOL_MIB
+	for n in $FILES_BIG $FILES_SMALL; do
+		files_diff $n
+		files_du $n
+	done
+	files_pool_down fp
+	log "bench: dmcowctl restore-files, a $big_mib MiB file"
+	files_restore $big_mib
+	rmmod brd || die "files: rmmod brd"
+	brd_load 3 $DATA_MIB
+}
+
 #---------------------------------------------------------------- determinism
 
 # The same job twice on cowtree (pool, worker, bufio, btree lookups on the
@@ -795,6 +994,10 @@ activation)
 	determinism
 	activation_check
 	finish ;;
+files)
+	determinism
+	files_bench
+	finish ;;
 io)
 	# The quick comparison while changing the I/O path: one boot.
 	determinism
@@ -826,5 +1029,6 @@ reshare_bench
 activation_check
 log "bench: dmcowctl send and receive"
 send_receive_bench
+files_bench
 profile
 finish

@@ -334,6 +334,46 @@ def send_goals(res, fio, values):
              v is not None and v >= 0.8)
 
 
+def files_goals(res, values):
+    """dmcowctl diff, du and restore-files (issue #15): diff against rsync
+    over the two views and flat in the volume's file count, du reads no
+    file data, restore-files writes what changed."""
+    sizes = sorted({int(t.split("-")[1]) for (t, m) in values
+                    if t.startswith("files-") and t[6:].isdigit() and m == "diff_us"})
+    if sizes:
+        def one(n, metric):
+            return first_value(values, f"files-{n}", metric)
+
+        big = sizes[-1]
+        d = one(big, "diff_us")
+        v = ratio(one(big, "rsync_checksum_us"), d)
+        goal(res, f"diff of 10 changed files in {big} vs rsync -rn --checksum: times faster",
+             v, ">= 100", v is not None and v >= 100)
+        v = ratio(one(big, "rsync_meta_us"), d)
+        goal(res, f"diff of 10 changed files in {big} vs rsync -rn (metadata only): times faster",
+             v, "> 1", v is not None and v > 1)
+        if len(sizes) > 1:
+            v = ratio(d, one(sizes[0], "diff_us"))
+            goal(res, f"diff time, {big} files / {sizes[0]} files (flatness)", v, "<= 1.5",
+                 v is not None and v <= 1.5)
+        v = ratio(one(big, "du_bytes_read"), one(big, "file_data_bytes"))
+        goal(res, f"du of {big} files: bytes read / bytes of file data", v,
+             "< 1 (metadata only)", v is not None and v < 1)
+
+    def rs(metric):
+        return first_value(values, "files-restore", metric)
+
+    mib = rs("file_mib")
+    mib = int(mib) if mib else None
+    if mib:
+        v = ratio(rs("restore_bytes_written"), rs("modified_bytes"))
+        goal(res, f"restore-files, 1 MiB changed in a {mib} MiB file: bytes written / 1 MiB",
+             v, "<= 1.1", v is not None and v <= 1.1)
+        v = ratio(rs("restore_us"), rs("cp_us"))
+        goal(res, f"restore-files time / cp of the {mib} MiB file", v, "<= 0.05",
+             v is not None and v <= 0.05)
+
+
 def evaluate(res, fio, values):
     def iops(t, w):
         return fio.get((t, w), {}).get("iops")
@@ -387,6 +427,7 @@ def evaluate(res, fio, values):
         goal(res, "delete message latency (ms, ioctl)", v, "<= 10", v <= 10)
     reshare_goals(res, fio, values)
     send_goals(res, fio, values)
+    files_goals(res, values)
     for row in res["accounting_cost"]:
         if row["workload"] == "randwrite-4k-qd16":
             v = row["on_vs_off"]

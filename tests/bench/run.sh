@@ -18,8 +18,12 @@
 #     volume, default the bench volume), BENCH_ONLY=activation (only pool
 #     activation and offline check with 200 snapshots, cowtree and dm-thin),
 #   BENCH_ONLY=send (only dmcowctl send, full and incremental, and receive),
+#   BENCH_ONLY=files (only dmcowctl diff, du and restore-files on ext4
+#     volumes of 100 000 and 10 000 small files, against rsync and cp;
+#     BENCH_FILES_BIG_MIB=N the restore-files file, default 1024 MiB with
+#     BENCH_ONLY=files (1 GiB more guest memory), 512 in the full run),
 #   BENCH_TOOL_PROFILE=1 (a perf profile of each dmcowctl run timed by the
-#     reshare and send jobs instead of its time),
+#     reshare, send and files jobs instead of its time),
 #   BENCH_ONLY=kernel-report-selftest (make check: a simulated WARNING in
 #     the guest's dmesg must fail the run)
 set -euo pipefail
@@ -51,12 +55,15 @@ if [[ ! -e $perf_cpio || $perf_bin -nt $perf_cpio || $0 -nt $perf_cpio ]]; then
 	rm -rf "$tmp"
 fi
 export VM_EXTRA_INITRD=$perf_cpio
+# BENCH_ONLY=files alone: 1 GiB more guest memory, so that restore-files
+# can work on a 1 GiB file (its pool holds it twice in a RAM disk).
+[[ ${BENCH_ONLY:-} == files ]] && export VM_MEM_EXTRA=${VM_MEM_EXTRA:-1024}
 
 mkdir -p "$out"
 cp "$top/tests/bench/bench.sh" "$out/jobs-bench.sh"
 logs=()
 for ((i = 1; i <= repeats; i++)); do
-	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_TOOL_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
+	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_FILES_BIG_MIB BENCH_TOOL_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
 		"$top/tests/vm/run.sh" --dir "$top/tests/bench" bench
 	cp "$top/tests/vm/build/logs/bench.log" "$out/console-$i.log"
 	logs+=("$out/console-$i.log")
