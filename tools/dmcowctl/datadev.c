@@ -2,13 +2,27 @@
 /*
  * dmcowctl: reading data chunks from a pool's data device.
  */
+#define _GNU_SOURCE	/* O_DIRECT */
 #include "dmcowctl.h"
 #include "datadev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
+
+int data_dev_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0) {
+		fd = -errno;
+		dmcowctl_err("cannot open the pool's data device %s: %s", path,
+			     strerror(-fd));
+	}
+	return fd;
+}
 
 int data_dev_read(int fd, const char *path, uint32_t chunk_bytes, uint64_t dchunk,
 		  uint64_t nr, void *buf)

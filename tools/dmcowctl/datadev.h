@@ -9,6 +9,12 @@
 #include <stdint.h>
 
 /*
+ * Opens the data device @path read-only with O_DIRECT: its descriptor, or
+ * -errno (printed).
+ */
+int data_dev_open(const char *path);
+
+/*
  * Data chunks [dchunk, dchunk + nr) of the data device open as @fd (@path
  * for messages), chunk_bytes each, into buf; a short read fails, printed.
  */

@@ -16,7 +16,6 @@
 #include "datadev.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,19 +27,14 @@ int reshare_reader_open(struct reshare_reader *rd, const char *data_path,
 			uint32_t chunk_sectors)
 {
 	unsigned int i;
-	int r;
 
 	memset(rd, 0, sizeof(*rd));
 	rd->path = data_path;
 	rd->chunk_bytes = chunk_sectors * 512u;
 	rd->run_chunks = rd->chunk_bytes < RUN_BYTES ? RUN_BYTES / rd->chunk_bytes : 1;
-	rd->fd = open(data_path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (rd->fd < 0) {
-		r = -errno;
-		dmcowctl_err("cannot open the pool's data device %s: %s", data_path,
-			     strerror(-r));
-		return r;
-	}
+	rd->fd = data_dev_open(data_path);
+	if (rd->fd < 0)
+		return rd->fd;
 	for (i = 0; i < 2; i++) {
 		rd->buf[i] = aligned_alloc(4096, (size_t)rd->run_chunks * rd->chunk_bytes);
 		if (!rd->buf[i]) {

@@ -19,7 +19,6 @@
 #include "datadev.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <string.h>
@@ -36,13 +35,9 @@ int send_source_open(struct send_source *s, const char *data_path,
 	s->path = data_path;
 	s->plan = plan;
 	s->chunk_bytes = plan->chunk_sectors * 512u;
-	s->fd = open(data_path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	if (s->fd < 0) {
-		r = -errno;
-		dmcowctl_err("cannot open the pool's data device %s: %s", data_path,
-			     strerror(-r));
-		return r;
-	}
+	s->fd = data_dev_open(data_path);
+	if (s->fd < 0)
+		return s->fd;
 	if (ioctl(s->fd, BLKGETSIZE64, &bytes)) {
 		r = -errno;
 		dmcowctl_err("cannot get the size of %s: %s", data_path, strerror(-r));
