@@ -73,14 +73,18 @@ static void on_signal(int sig)
 }
 
 /* ^C and friends end the send cleanly: the temporary snapshot goes. */
+/* The signals that end a send cleanly (on_signal()). */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+#define NR_STOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+
 static __attribute__((noinline)) void catch_signals(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
+	size_t i;
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	for (i = 0; i < NR_STOP_SIGNALS; i++)
+		sigaction(stop_signals[i], &sa, NULL);
 	/* A closed pipe is an EPIPE error, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -273,11 +277,11 @@ static int lookup(struct send_md *md, uint64_t id, const char *name, struct send
 static void allow_stop_signals(void)
 {
 	sigset_t set;
+	size_t i;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	for (i = 0; i < NR_STOP_SIGNALS; i++)
+		sigaddset(&set, stop_signals[i]);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
