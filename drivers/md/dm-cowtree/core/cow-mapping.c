@@ -109,11 +109,12 @@ static void xlate_drop_range(struct cow_volume *vol, u64 begin, u64 end)
 /*
  * Entries of a leaf going into the cache, all under one lock hold.  Only
  * mappings inside the data device are cached, so a hit needs no bounds
- * check (the data device never shrinks).  A sequential reader's
- * neighbours replace what the cache held; a random reader's only fill
- * free slots, up to the first taken one, so they never evict: while the
- * cache has room they save later lookups, once it is full they cost one
- * probe.
+ * check (the data device never shrinks).  The first entry (the chunk
+ * looked up, or the next mapped one) always goes in.  A sequential
+ * reader's neighbours replace what the cache held; a random reader's only
+ * fill free slots, up to the first taken one, so they never evict: while
+ * the cache has room they save later lookups, once it is full they cost
+ * one probe.
  */
 struct xlate_fill {
 	struct cow_volume *vol;
