@@ -104,8 +104,10 @@ fio_jobs() {
 }
 
 # prep DEV MIB: write the first MIB of DEV once (provisions every chunk).
+# The flush at the end (conv=fsync) commits the provisioning now: left to
+# the pool's periodic commit (1 s), it may land inside the measured job.
 prep() {
-	dd if=/dev/zero of=$1 bs=1M count=$2 oflag=direct 2>/tmp/dd.err ||
+	dd if=/dev/zero of=$1 bs=1M count=$2 oflag=direct conv=fsync 2>/tmp/dd.err ||
 		{ cat /tmp/dd.err; die "prep $1"; }
 }
 
@@ -868,16 +870,19 @@ files_bench() {
 #---------------------------------------------------------------- determinism
 
 # The same job twice on cowtree (pool, worker, bufio, btree lookups on the
-# way): report.py fails an icount run whose two results differ.
+# way): report.py fails an icount run whose two results differ.  Each run
+# gets a pool made and provisioned the same way: on one pool, the second
+# run would start with the translation cache the first one left (a 1 GiB
+# volume does not fit in it) and measure a different job.
 determinism() {
 	log "bench: the same job twice"
-	cow_up 128
-	prep /dev/mapper/bvol $VOL_MIB
 	for rep in 1 2; do
+		cow_up 128
+		prep /dev/mapper/bvol $VOL_MIB
 		fio_run cow64k same-randwrite-4k-qd16.$rep /dev/mapper/bvol \
 			$(workload_args randwrite-4k-qd16)
+		cow_down
 	done
-	cow_down
 }
 
 #---------------------------------------------------------------- profile
