@@ -6,7 +6,8 @@
 #
 # BENCH_CLOCK=icount (default; run.sh boots QEMU with -icount shift=0,
 # sleep=off -smp 1): guest time is a function of executed instructions, so
-# a job gives the same IOPS to the last digit in every run and boot.  What
+# a job gives the same IOPS in every run and boot, to fio's resolution (a
+# whole millisecond of runtime; report.py runs_agree).  What
 # it measures is CPU work per I/O (about 1 ns per instruction), not device
 # latency.  Jobs are sized by I/O count (--io_size, fixed --randseed), and
 # each comparison runs once.  BENCH_CLOCK=realtime: plain TCG, jobs run for

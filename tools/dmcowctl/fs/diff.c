@@ -76,7 +76,7 @@ struct diff {
 	size_t nln, cap_ln;
 	struct pending *pend;
 	size_t npend, cap_pend;
-	uint64_t changed_chunks, inodes_seen, bytes_read;
+	uint64_t changed_chunks, inodes_seen, bytes_read, dirs_listed;
 };
 
 #define GROW(arr, nr, cap)						\
@@ -556,7 +556,7 @@ static int pending_lines(struct diff *d)
 			w[n].nlink = d->c[d->pend[i].cand].fi[s].nlink;
 			n++;
 		}
-		r = find_names(d->v[s], d->x[s], w, n);
+		r = find_names(d->v[s], d->x[s], w, n, &d->dirs_listed);
 		for (i = 0; !r && i < d->npend; i++) {
 			struct pending *p = &d->pend[i];
 			const struct cand *c = &d->c[p->cand];
@@ -713,9 +713,10 @@ static void print_lines(struct diff *d)
 	if (!j) {
 		fprintf(stderr, "# %" PRIu64 " added, %" PRIu64 " removed, %" PRIu64 " modified, %"
 			PRIu64 " renamed; from %" PRIu64 " changed chunks, %" PRIu64
-			" inodes in them, %" PRIu64 " bytes of data compared\n",
+			" inodes in them, %" PRIu64 " bytes of data compared, %" PRIu64
+			" directories listed for names\n",
 			count[0], count[1], count[2], count[3], d->changed_chunks,
-			d->inodes_seen, d->bytes_read);
+			d->inodes_seen, d->bytes_read, d->dirs_listed);
 		return;
 	}
 	json_object_object_add(j, "changes", a);
@@ -727,6 +728,8 @@ static void print_lines(struct diff *d)
 	json_object_object_add(s, "changed_chunks", json_object_new_int64((int64_t)d->changed_chunks));
 	json_object_object_add(s, "inodes_examined", json_object_new_int64((int64_t)d->inodes_seen));
 	json_object_object_add(s, "bytes_compared", json_object_new_int64((int64_t)d->bytes_read));
+	json_object_object_add(s, "directories_listed",
+			       json_object_new_int64((int64_t)d->dirs_listed));
 	json_object_object_add(j, "summary", s);
 	printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_SPACED |

@@ -3,10 +3,11 @@
  * ext4 below the VFS (libext2fs, read-only): inode numbers of the inode
  * table blocks in a byte range of the volume, by arithmetic on the group
  * descriptors (group g's table starts at inode_table_loc(g); inode
- * g * inodes_per_group + i + 1 is at byte i * inode_size of it), and the
- * directories of one block group.  Groups whose inodes were never used
- * (INODE_UNINIT, itable_unused) are skipped: lazy init writes there are no
- * change.
+ * g * inodes_per_group + i + 1 is at byte i * inode_size of it), the
+ * directories of one flex group (a group's scan stops at its directory
+ * count) and a directory's entries read from its blocks.  Groups whose
+ * inodes were never used (INODE_UNINIT, itable_unused) are skipped: lazy
+ * init writes there are no change.
  */
 #include "fs.h"
 #include "fsx.h"
@@ -20,8 +21,15 @@
 struct ext4x {
 	ext2_filsys fs;
 	unsigned int inode_size, per_block;
+	unsigned int flex_log;	/* groups per flex group, log2 (0: no flex_bg) */
 	void *buf;		/* one inode, inode_size bytes */
+	void *itable;		/* ITABLE_READ blocks of an inode table */
 };
+
+/* Inode-table blocks read at once by inodes_in. */
+#define ITABLE_READ 64u
+
+static bool error_table_added;
 
 static int ext4x_open(const struct fs_view *v, void **priv)
 {
@@ -30,6 +38,11 @@ static int ext4x_open(const struct fs_view *v, void **priv)
 
 	if (!e)
 		return -ENOMEM;
+	if (!error_table_added) {
+		/* error_message() names libext2fs's codes only after this. */
+		initialize_ext2_error_table();
+		error_table_added = true;
+	}
 	err = ext2fs_open(v->dev, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
 			  unix_io_manager, &e->fs);
 	if (err) {
@@ -39,8 +52,13 @@ static int ext4x_open(const struct fs_view *v, void **priv)
 	}
 	e->inode_size = EXT2_INODE_SIZE(e->fs->super);
 	e->per_block = e->fs->blocksize / e->inode_size;
+	if (ext2fs_has_feature_flex_bg(e->fs->super))
+		e->flex_log = e->fs->super->s_log_groups_per_flex;
 	e->buf = malloc(e->inode_size);
-	if (!e->buf) {
+	e->itable = malloc((size_t)ITABLE_READ * e->fs->blocksize);
+	if (!e->buf || !e->itable) {
+		free(e->buf);
+		free(e->itable);
 		ext2fs_close_free(&e->fs);
 		free(e);
 		return -ENOMEM;
@@ -55,19 +73,28 @@ static void ext4x_close(void *priv)
 
 	ext2fs_close_free(&e->fs);
 	free(e->buf);
+	free(e->itable);
 	free(e);
 }
 
+/*
+ * fsx's groups are flex groups: with flex_bg, ext4 puts a file in the first
+ * group of its directory's flex group that has a free inode, and spreads
+ * directories over the flex group's groups, so a file and its directory
+ * often sit in different groups of one flex group.
+ */
 static uint64_t ext4x_nr_groups(void *priv)
 {
-	return ((struct ext4x *)priv)->fs->group_desc_count;
+	struct ext4x *e = priv;
+
+	return ((uint64_t)e->fs->group_desc_count + (1u << e->flex_log) - 1) >> e->flex_log;
 }
 
 static uint64_t ext4x_group_of(void *priv, uint64_t ino)
 {
 	struct ext4x *e = priv;
 
-	return (ino - 1) / EXT2_INODES_PER_GROUP(e->fs->super);
+	return (ino - 1) / EXT2_INODES_PER_GROUP(e->fs->super) >> e->flex_log;
 }
 
 /* Time with the extra epoch bits, and its nanoseconds. */
@@ -129,28 +156,49 @@ static uint64_t used_in_group(struct ext4x *e, dgrp_t g)
 	return ipg - ext2fs_bg_itable_unused(e->fs, g);
 }
 
-static int read_one(struct ext4x *e, ext2_ino_t ino, fsx_inode_fn fn, void *ctx)
+/* Allocated inodes of @count blocks at @blk, the first one @ino. */
+static int itable_blocks(struct ext4x *e, blk64_t blk, unsigned int count, uint64_t ino,
+			 uint64_t last, fsx_inode_fn fn, void *ctx)
 {
+	struct ext2_inode_large *in;
 	struct fsx_inode out;
 	errcode_t err;
+	size_t i, n = (size_t)count * e->per_block;
+	int r;
 
-	err = ext2fs_read_inode_full(e->fs, ino, e->buf, e->inode_size);
+	err = io_channel_read_blk64(e->fs->io, blk, (int)count, e->itable);
 	if (err) {
-		dmcowctl_err("libext2fs cannot read inode %u: %s", ino, error_message(err));
+		dmcowctl_err("libext2fs cannot read inode table block %llu: %s",
+			     (unsigned long long)blk, error_message(err));
 		return -EIO;
 	}
-	if (!allocated(e, ino, e->buf))
-		return 0;
-	to_fsx(e, ino, e->buf, &out);
-	return fn(ctx, &out);
+	for (i = 0; i < n && ino + i <= last; i++) {
+		in = (struct ext2_inode_large *)((char *)e->itable + i * e->inode_size);
+#ifdef WORDS_BIGENDIAN
+		ext2fs_swap_inode_full(e->fs, in, in, 0, e->inode_size);
+#endif
+		if (!allocated(e, (ext2_ino_t)(ino + i), (struct ext2_inode *)in))
+			continue;
+		to_fsx(e, (ext2_ino_t)(ino + i), in, &out);
+		r = fn(ctx, &out);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
+/*
+ * The inode table blocks are read in runs (not an inode at a time through
+ * ext2fs_read_inode_full, which also computes every inode's checksum):
+ * diff reads every inode of every changed inode-table chunk.
+ */
 static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 			   fsx_inode_fn fn, void *ctx)
 {
 	struct ext4x *e = priv;
 	uint64_t bs = e->fs->blocksize, ipg = EXT2_INODES_PER_GROUP(e->fs->super);
-	uint64_t b0 = begin / bs, b1 = (end + bs - 1) / bs, it, lo, hi, i, used;
+	uint64_t b0 = begin / bs, b1 = (end + bs - 1) / bs, it, lo, hi, used, b;
+	unsigned int n;
 	dgrp_t g;
 	int r;
 
@@ -159,11 +207,14 @@ static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 		lo = b0 > it ? b0 : it;
 		hi = b1 < it + e->fs->inode_blocks_per_group ? b1 :
 			it + e->fs->inode_blocks_per_group;
-		if (lo >= hi)
-			continue;
 		used = used_in_group(e, g);
-		for (i = (lo - it) * e->per_block; i < (hi - it) * e->per_block && i < used; i++) {
-			r = read_one(e, (ext2_ino_t)(g * ipg + i + 1), fn, ctx);
+		/* Blocks holding inodes in use only. */
+		if (hi > it + (used + e->per_block - 1) / e->per_block)
+			hi = it + (used + e->per_block - 1) / e->per_block;
+		for (b = lo; b < hi; b += n) {
+			n = hi - b < ITABLE_READ ? (unsigned int)(hi - b) : ITABLE_READ;
+			r = itable_blocks(e, b, n, g * ipg + (b - it) * e->per_block + 1,
+					  g * ipg + used, fn, ctx);
 			if (r)
 				return r;
 		}
@@ -190,11 +241,10 @@ static int ext4x_get(void *priv, uint64_t ino, struct fsx_inode *out)
 	return 0;
 }
 
-static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
-			       void *ctx)
+/* Directories of block group @g: the scan stops at the group's count. */
+static int dirs_in_block_group(struct ext4x *e, dgrp_t g, fsx_inode_fn fn, void *ctx)
 {
-	struct ext4x *e = priv;
-	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super), i, used;
+	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super), i, used, dirs, found = 0;
 	struct ext2_inode_large *in = e->buf;
 	struct fsx_inode out;
 	ext2_inode_scan scan = NULL;
@@ -202,30 +252,97 @@ static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
 	errcode_t err;
 	int r = 0;
 
-	used = used_in_group(e, (dgrp_t)group);
-	if (!used)
+	used = used_in_group(e, g);
+	dirs = ext2fs_bg_used_dirs_count(e->fs, g);
+	if (!used || !dirs)
 		return 0;
 	err = ext2fs_open_inode_scan(e->fs, 0, &scan);
 	if (!err)
-		err = ext2fs_inode_scan_goto_blockgroup(scan, (dgrp_t)group);
-	for (i = 0; !err && !r && i < used; i++) {
+		err = ext2fs_inode_scan_goto_blockgroup(scan, g);
+	for (i = 0; !err && !r && i < used && found < dirs; i++) {
 		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)in,
 						 (int)e->inode_size);
-		if (err || !ino || (ino - 1) / ipg != group)
+		if (err || !ino || (ino - 1) / ipg != g)
 			break;
 		if (!LINUX_S_ISDIR(in->i_mode) || !allocated(e, ino, (struct ext2_inode *)in))
 			continue;
+		found++;
 		to_fsx(e, ino, in, &out);
 		r = fn(ctx, &out);
 	}
 	if (err) {
-		dmcowctl_err("libext2fs cannot scan the inodes of group %llu: %s",
-			     (unsigned long long)group, error_message(err));
+		dmcowctl_err("libext2fs cannot scan the inodes of group %u: %s", g,
+			     error_message(err));
 		r = -EIO;
 	}
 	if (scan)
 		ext2fs_close_inode_scan(scan);
 	return r;
+}
+
+static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
+			       void *ctx)
+{
+	struct ext4x *e = priv;
+	uint64_t g = group << e->flex_log, last = (group + 1) << e->flex_log;
+	int r = 0;
+
+	for (; !r && g < last && g < e->fs->group_desc_count; g++)
+		r = dirs_in_block_group(e, (dgrp_t)g, fn, ctx);
+	return r;
+}
+
+struct dir_walk {
+	fsx_dirent_fn fn;
+	void *ctx;
+	int r;
+};
+
+static int dir_walk_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de,
+			  int offset, int blocksize, char *buf, void *priv)
+{
+	struct dir_walk *w = priv;
+	unsigned int len;
+
+	(void)dir;
+	(void)offset;
+	(void)blocksize;
+	(void)buf;
+	len = ext2fs_dirent_name_len(de);
+	/* An inline directory's ".." comes as an ordinary entry. */
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || !de->inode ||
+	    (len == 1 && de->name[0] == '.') || (len == 2 && !memcmp(de->name, "..", 2)))
+		return 0;
+	w->r = w->fn(w->ctx, de->name, len, de->inode);
+	return w->r ? DIRENT_ABORT : 0;
+}
+
+/*
+ * The entries of directory @dir read from its blocks (htree interior
+ * blocks read as empty): no file handle, path or kernel readdir, whose
+ * htree order costs a hash and a tree insert per entry.
+ */
+static int ext4x_dir_entries(void *priv, uint64_t dir, fsx_dirent_fn fn, void *ctx)
+{
+	struct ext4x *e = priv;
+	struct dir_walk w = { .fn = fn, .ctx = ctx };
+	struct ext2_inode in;
+	errcode_t err;
+	int flags = 0;
+
+	/* libext2fs fails a block directory walked with the inline flag. */
+	err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &in);
+	if (!err && (in.i_flags & EXT4_INLINE_DATA_FL))
+		flags = DIRENT_FLAG_INCLUDE_INLINE_DATA;
+	if (!err)
+		err = ext2fs_dir_iterate2(e->fs, (ext2_ino_t)dir, flags, NULL,
+					  dir_walk_entry, &w);
+	if (err && !w.r) {
+		dmcowctl_err("libext2fs cannot read directory %llu: %s",
+			     (unsigned long long)dir, error_message(err));
+		return -EIO;
+	}
+	return w.r < 0 ? w.r : 0;
 }
 
 const struct fsx_ops ext4_fsx_ops = {
@@ -236,4 +353,5 @@ const struct fsx_ops ext4_fsx_ops = {
 	.inodes_in = ext4x_inodes_in,
 	.get = ext4x_get,
 	.dirs_in_group = ext4x_dirs_in_group,
+	.dir_entries = ext4x_dir_entries,
 };

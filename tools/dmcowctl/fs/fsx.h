@@ -38,6 +38,8 @@ static inline bool fsx_inode_equal(const struct fsx_inode *a,
 }
 
 typedef int (*fsx_inode_fn)(void *ctx, const struct fsx_inode *in);
+/* A directory entry: @name is @len bytes, not NUL-terminated. */
+typedef int (*fsx_dirent_fn)(void *ctx, const char *name, size_t len, uint64_t ino);
 
 struct fsx;
 
@@ -54,6 +56,11 @@ struct fsx_ops {
 	/* Allocated directories whose inodes are in @group. */
 	int (*dirs_in_group)(void *priv, uint64_t group, fsx_inode_fn fn,
 			     void *ctx);
+	/*
+	 * Optional: the entries of directory @dir but . and .., read below the
+	 * VFS; a non-zero return of @fn stops and is returned if negative.
+	 */
+	int (*dir_entries)(void *priv, uint64_t dir, fsx_dirent_fn fn, void *ctx);
 };
 
 extern const struct fsx_ops ext4_fsx_ops, xfs_fsx_ops;

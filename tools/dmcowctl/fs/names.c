@@ -5,10 +5,11 @@
  * Directories opened by file handle are reconnected to their path by the
  * kernel (through ".."), so a directory's path costs its depth.  Other
  * inodes have no parent pointer: their names are searched in the
- * directories of their own block group / AG first (ext4 and xfs put a file
- * in its directory's group), then in the other groups until every wanted
- * inode has as many names as links.  getdents gives inode numbers, so no
- * file is stat'ed or read.
+ * directories of their own group first (an ext4 flex group, an xfs AG:
+ * both put a file in its directory's), then in the other groups until
+ * every wanted inode has as many names as links.  Entries give inode
+ * numbers, so no file is stat'ed or read, and a directory's path is only
+ * looked up when it holds a wanted name.
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -135,9 +136,14 @@ int dir_path_by_inode(const struct fs_view *v, uint64_t ino, uint32_t gen,
 
 struct search {
 	const struct fs_view *v;
+	struct fsx *x;
 	struct name_want *w;
 	size_t nr, satisfied;
-	int err;
+	uint64_t listed;
+	/* The directory being listed; its path is found at its first match. */
+	const struct fsx_inode *dir;
+	int dir_fd;
+	char *path;
 };
 
 static int cmp_want(const void *key, const void *elem)
@@ -148,51 +154,102 @@ static int cmp_want(const void *key, const void *elem)
 	return ino < w->ino ? -1 : ino > w->ino;
 }
 
-static int add_name(struct name_want *w, const char *dir, const char *name)
+static int dir_path(struct search *s)
 {
-	char **n = realloc(w->names, (w->nr + 1) * sizeof(*n));
+	int r;
 
-	if (!n)
+	if (s->dir_fd < 0)
+		return dir_path_by_inode(s->v, s->dir->ino, s->dir->gen, &s->path);
+	s->path = malloc(PATH_MAX);
+	if (!s->path)
 		return -ENOMEM;
-	w->names = n;
-	w->names[w->nr] = path_join(dir, name);
-	if (!w->names[w->nr])
-		return -ENOMEM;
-	w->nr++;
-	return 0;
+	r = view_fd_path(s->v, s->dir_fd, s->path, PATH_MAX);
+	if (r) {
+		free(s->path);
+		s->path = NULL;
+	}
+	return r;
 }
 
-static int search_dir(void *ctx, const struct fsx_inode *d)
+/* One entry of the directory listed: a name of a wanted inode? */
+static int match_entry(void *ctx, const char *name, size_t len, uint64_t ino)
 {
 	struct search *s = ctx;
 	struct name_want *w;
-	struct dir_list l;
-	char *path;
-	size_t i;
-	int fd, r;
+	char **n;
+	char *leaf;
+	int r;
 
-	fd = view_open_inode(s->v, d->ino, d->gen, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return 0;	/* gone meanwhile: not on a read-only view */
-	r = dir_list_fd(fd, &l);
-	path = r ? NULL : malloc(PATH_MAX);
-	if (!r)
-		r = path ? view_fd_path(s->v, fd, path, PATH_MAX) : -ENOMEM;
-	close(fd);
-	for (i = 0; !r && i < l.nr; i++) {
-		w = bsearch(&l.e[i].ino, s->w, s->nr, sizeof(*s->w), cmp_want);
-		if (!w || w->nr >= w->nlink)
-			continue;
-		r = add_name(w, path, l.e[i].name);
-		if (!r && w->nr == w->nlink)
-			s->satisfied++;
+	w = bsearch(&ino, s->w, s->nr, sizeof(*s->w), cmp_want);
+	if (!w || w->nr >= w->nlink)
+		return 0;
+	if (!s->path) {
+		r = dir_path(s);
+		if (r)
+			return r;
 	}
-	free(path);
-	dir_list_free(&l);
-	if (r) {
-		s->err = r;
+	n = realloc(w->names, (w->nr + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	w->names = n;
+	leaf = strndup(name, len);
+	w->names[w->nr] = leaf ? path_join(s->path, leaf) : NULL;
+	free(leaf);
+	if (!w->names[w->nr])
+		return -ENOMEM;
+	if (++w->nr == w->nlink)
+		s->satisfied++;
+	return 0;
+}
+
+/* The entries of open directory @fd through the kernel (getdents). */
+static int kernel_entries(int fd, struct search *s)
+{
+	const size_t bs = 32768;
+	struct linux_dirent64 *d;
+	char *buf = malloc(bs);
+	long got, off;
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!r && (got = syscall(SYS_getdents64, fd, buf, bs)) > 0)
+		for (off = 0; !r && off < got; off += d->d_reclen) {
+			d = (struct linux_dirent64 *)(buf + off);
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				r = match_entry(s, d->d_name, strlen(d->d_name), d->d_ino);
+		}
+	if (!r && got < 0)
+		r = -errno;
+	free(buf);
+	return r;
+}
+
+/*
+ * Lists directory @d for names of wanted inodes: below the VFS where fsx
+ * can (ext4: its blocks), else through a file handle and getdents.
+ */
+static int search_dir(void *ctx, const struct fsx_inode *d)
+{
+	struct search *s = ctx;
+	int r;
+
+	s->dir = d;
+	s->dir_fd = -1;
+	s->listed++;
+	if (s->x->ops->dir_entries) {
+		r = s->x->ops->dir_entries(s->x->priv, d->ino, match_entry, s);
+	} else {
+		s->dir_fd = view_open_inode(s->v, d->ino, d->gen, O_RDONLY | O_DIRECTORY);
+		if (s->dir_fd < 0)
+			return 0;	/* gone meanwhile: not on a read-only view */
+		r = kernel_entries(s->dir_fd, s);
+		close(s->dir_fd);
+	}
+	free(s->path);
+	s->path = NULL;
+	if (r)
 		return r;
-	}
 	return s->satisfied == s->nr;	/* 1: stop, all found */
 }
 
@@ -204,9 +261,9 @@ static int cmp_want_sort(const void *a, const void *b)
 }
 
 int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
-	       size_t nr)
+	       size_t nr, uint64_t *listed)
 {
-	struct search s = { .v = v, .w = w, .nr = nr };
+	struct search s = { .v = v, .x = x, .w = w, .nr = nr };
 	uint64_t g, ng = x->ops->nr_groups(x->priv);
 	uint8_t *first;
 	size_t i;
@@ -229,9 +286,8 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 			if (first[g] == !round)
 				r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
 	free(first);
-	if (r < 0)
-		return r;
-	return s.err;
+	*listed += s.listed;
+	return r < 0 ? r : 0;
 }
 
 void name_want_free(struct name_want *w, size_t nr)
