@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # dmcowctl command-line tests that need no kernel: the unit tests of the
-# argument helpers (build/test-args) and of the block-level comparison of
-# the file-level commands (build/test-fcmp), then the built binary's usage and
-# error paths: unknown commands and options, missing and extra arguments,
-# bad names, sizes, chunk sizes, percentages and -o columns, --help of
-# every command, exit codes (0 ok, 1 failed, 2 usage) and that each error
-# is one "dmcowctl: ..." sentence on stderr saying what is wrong.
+# argument helpers (build/test-args), of the block-level comparison of
+# the file-level commands (build/test-fcmp) and of diff's ext4 reader on
+# mkfs.ext4 -d images against libext2fs (build/test-fsx-ext4), then the
+# built binary's usage and error paths: unknown commands and options,
+# missing and extra arguments, bad names, sizes, chunk sizes, percentages
+# and -o columns, --help of every command, exit codes (0 ok, 1 failed,
+# 2 usage) and that each error is one "dmcowctl: ..." sentence on stderr
+# saying what is wrong.
 # The offline metadata tools are covered by tests/tools/run.sh.
 # Last line: "cli: N passed, N failed".
 #
@@ -41,6 +43,7 @@ if make -s -C "$here" all > /dev/null 2>&1; then
 	unit_test test-fcmp fcmp
 	unit_test test-reshare reshare
 	unit_test test-live-counters live-counters
+	unit_test test-fsx-ext4 fsx-ext4
 else
 	ko "unit tests build" "$(make -C "$here" all 2>&1 | tail -5)"
 fi

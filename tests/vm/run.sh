@@ -111,7 +111,12 @@ done
 	flock 9
 	for f in "${inputs[@]}"; do
 		if [[ ! -e $base || $f -nt $base ]]; then
+			# The image is dated when its build started: an input
+			# rebuilt meanwhile (it may or may not be in it) is newer
+			# and makes the next run build it again.
+			started=$(date +%s.%N)
 			"$vm/mkinitramfs.sh" "$kver" "$build" "$top" "$base" || exit 1
+			touch -d "@$started" "$base"
 			break
 		fi
 	done

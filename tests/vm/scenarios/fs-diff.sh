@@ -153,6 +153,26 @@ for fs in ext4 xfs; do
 	grep -q '^# 0 added, 0 removed, 0 modified, 0 renamed; from [1-9][0-9]* changed chunks' /tmp/diff.err ||
 		die "$fs: expected changed chunks and no change"
 
+	# Each directory was made just before its files (build_tree): on ext4
+	# the directory whose first entries have the largest inode number not
+	# above a file's is its own (fsx dir_key), so diff lists exactly one
+	# directory per rewritten file, not its flex group's 40 (xfs lists its
+	# AGs' directories).
+	log "$fs: names of files rewritten in place, from the directory predicted"
+	for p in d10/f7 d20/f8 d30/f9; do
+		printf 'rewritten' | dd of=$m/t/$p conv=notrunc 2>/dev/null || die "rewrite $p"
+	done
+	sync
+	run_ok /tmp/o dmcowctl snapshot p/$fs $fs-0c
+	dmcowctl diff p/$fs-0b p/$fs-0c > /tmp/diff 2> /tmp/diff.err || die "diff failed"
+	cat /tmp/diff /tmp/diff.err
+	[ "$(cut -f1,2 /tmp/diff | tr '\t\n' ' ;')" = "M /t/d10/f7;M /t/d20/f8;M /t/d30/f9;" ] ||
+		die "$fs: diff of three rewritten files"
+	listed=$(sed -n 's/.*, \([0-9]*\) directories listed for names$/\1/p' /tmp/diff.err)
+	[ -n "$listed" ] || die "$fs: no count of directories listed"
+	[ $fs = xfs ] || [ "$listed" = 3 ] ||
+		die "$fs: $listed directories listed to name 3 files, each in the directory predicted"
+
 	prev=$fs-0
 	for SEED in 1 2 3; do
 		log "$fs: change set $SEED"

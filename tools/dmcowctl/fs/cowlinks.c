@@ -530,8 +530,7 @@ out:
 	tree_free(&c->tb);
 	vmap_free(&c->ma);
 	vmap_free(&c->mb);
-	rc = view_close(c->vb);
-	rc = view_close(c->va) ? DMCOWCTL_EXIT_ERR : rc;
+	rc = view_close_pair(c->va, c->vb);
 	free(c);
 	return r ? r : rc;
 }

@@ -828,8 +828,7 @@ int diff_run(const struct diff_opts *o)
 out:
 	free(norm);
 	diff_free(d);
-	rc = view_close(d->v[1]);
-	rc = view_close(d->v[0]) ? DMCOWCTL_EXIT_ERR : rc;
+	rc = view_close_pair(d->v[0], d->v[1]);
 	free(d);
 	return r ? r : rc;
 }

@@ -24,6 +24,7 @@ struct ext4x {
 	unsigned int flex_log;	/* groups per flex group, log2 (0: no flex_bg) */
 	void *buf;		/* one inode, inode_size bytes */
 	void *itable;		/* ITABLE_READ blocks of an inode table */
+	void *dirblock;		/* one directory block, for dir_key */
 };
 
 /* Inode-table blocks read at once by inodes_in. */
@@ -56,9 +57,11 @@ static int ext4x_open(const struct fs_view *v, void **priv)
 		e->flex_log = e->fs->super->s_log_groups_per_flex;
 	e->buf = malloc(e->inode_size);
 	e->itable = malloc((size_t)ITABLE_READ * e->fs->blocksize);
-	if (!e->buf || !e->itable) {
+	e->dirblock = malloc(e->fs->blocksize);
+	if (!e->buf || !e->itable || !e->dirblock) {
 		free(e->buf);
 		free(e->itable);
+		free(e->dirblock);
 		ext2fs_close_free(&e->fs);
 		free(e);
 		return -ENOMEM;
@@ -74,6 +77,7 @@ static void ext4x_close(void *priv)
 	ext2fs_close_free(&e->fs);
 	free(e->buf);
 	free(e->itable);
+	free(e->dirblock);
 	free(e);
 }
 
@@ -156,9 +160,16 @@ static uint64_t used_in_group(struct ext4x *e, dgrp_t g)
 	return ipg - ext2fs_bg_itable_unused(e->fs, g);
 }
 
+struct itable_walk {
+	fsx_inode_fn fn;
+	void *ctx;
+	bool dirs_only;
+	uint64_t dirs_left;	/* dirs_only: the group's directories not seen */
+};
+
 /* Allocated inodes of @count blocks at @blk, the first one @ino. */
 static int itable_blocks(struct ext4x *e, blk64_t blk, unsigned int count, uint64_t ino,
-			 uint64_t last, fsx_inode_fn fn, void *ctx)
+			 uint64_t last, struct itable_walk *w)
 {
 	struct ext2_inode_large *in;
 	struct fsx_inode out;
@@ -177,49 +188,63 @@ static int itable_blocks(struct ext4x *e, blk64_t blk, unsigned int count, uint6
 #ifdef WORDS_BIGENDIAN
 		ext2fs_swap_inode_full(e->fs, in, in, 0, e->inode_size);
 #endif
+		if (w->dirs_only && !LINUX_S_ISDIR(in->i_mode))
+			continue;
 		if (!allocated(e, (ext2_ino_t)(ino + i), (struct ext2_inode *)in))
 			continue;
 		to_fsx(e, (ext2_ino_t)(ino + i), in, &out);
-		r = fn(ctx, &out);
+		r = w->fn(w->ctx, &out);
 		if (r)
 			return r;
+		if (w->dirs_only && !--w->dirs_left)
+			return 0;
 	}
 	return 0;
 }
 
 /*
- * The inode table blocks are read in runs (not an inode at a time through
- * ext2fs_read_inode_full, which also computes every inode's checksum):
- * diff reads every inode of every changed inode-table chunk.
+ * Blocks [@lo, @hi) of group @g's inode table, those holding inodes in use
+ * only, read in runs (not an inode at a time through libext2fs, which also
+ * computes every inode's checksum).
  */
+static int itable_range(struct ext4x *e, dgrp_t g, uint64_t lo, uint64_t hi,
+			struct itable_walk *w)
+{
+	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super), used = used_in_group(e, g);
+	uint64_t it = ext2fs_inode_table_loc(e->fs, g), b;
+	unsigned int n;
+	int r = 0;
+
+	if (hi > it + (used + e->per_block - 1) / e->per_block)
+		hi = it + (used + e->per_block - 1) / e->per_block;
+	for (b = lo; !r && b < hi && !(w->dirs_only && !w->dirs_left); b += n) {
+		n = hi - b < ITABLE_READ ? (unsigned int)(hi - b) : ITABLE_READ;
+		r = itable_blocks(e, b, n, g * ipg + (b - it) * e->per_block + 1,
+				  g * ipg + used, w);
+	}
+	return r;
+}
+
+/* diff reads every inode of every changed inode-table chunk. */
 static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 			   fsx_inode_fn fn, void *ctx)
 {
 	struct ext4x *e = priv;
-	uint64_t bs = e->fs->blocksize, ipg = EXT2_INODES_PER_GROUP(e->fs->super);
-	uint64_t b0 = begin / bs, b1 = (end + bs - 1) / bs, it, lo, hi, used, b;
-	unsigned int n;
+	struct itable_walk w = { .fn = fn, .ctx = ctx };
+	uint64_t bs = e->fs->blocksize, b0 = begin / bs, b1 = (end + bs - 1) / bs;
+	uint64_t it, lo, hi;
 	dgrp_t g;
-	int r;
+	int r = 0;
 
-	for (g = 0; g < e->fs->group_desc_count; g++) {
+	for (g = 0; !r && g < e->fs->group_desc_count; g++) {
 		it = ext2fs_inode_table_loc(e->fs, g);
 		lo = b0 > it ? b0 : it;
 		hi = b1 < it + e->fs->inode_blocks_per_group ? b1 :
 			it + e->fs->inode_blocks_per_group;
-		used = used_in_group(e, g);
-		/* Blocks holding inodes in use only. */
-		if (hi > it + (used + e->per_block - 1) / e->per_block)
-			hi = it + (used + e->per_block - 1) / e->per_block;
-		for (b = lo; b < hi; b += n) {
-			n = hi - b < ITABLE_READ ? (unsigned int)(hi - b) : ITABLE_READ;
-			r = itable_blocks(e, b, n, g * ipg + (b - it) * e->per_block + 1,
-					  g * ipg + used, fn, ctx);
-			if (r)
-				return r;
-		}
+		if (lo < hi)
+			r = itable_range(e, g, lo, hi, &w);
 	}
-	return 0;
+	return r;
 }
 
 static int ext4x_get(void *priv, uint64_t ino, struct fsx_inode *out)
@@ -244,40 +269,13 @@ static int ext4x_get(void *priv, uint64_t ino, struct fsx_inode *out)
 /* Directories of block group @g: the scan stops at the group's count. */
 static int dirs_in_block_group(struct ext4x *e, dgrp_t g, fsx_inode_fn fn, void *ctx)
 {
-	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super), i, used, dirs, found = 0;
-	struct ext2_inode_large *in = e->buf;
-	struct fsx_inode out;
-	ext2_inode_scan scan = NULL;
-	ext2_ino_t ino;
-	errcode_t err;
-	int r = 0;
+	struct itable_walk w = { .fn = fn, .ctx = ctx, .dirs_only = true,
+				 .dirs_left = ext2fs_bg_used_dirs_count(e->fs, g) };
+	uint64_t it = ext2fs_inode_table_loc(e->fs, g);
 
-	used = used_in_group(e, g);
-	dirs = ext2fs_bg_used_dirs_count(e->fs, g);
-	if (!used || !dirs)
+	if (!w.dirs_left)
 		return 0;
-	err = ext2fs_open_inode_scan(e->fs, 0, &scan);
-	if (!err)
-		err = ext2fs_inode_scan_goto_blockgroup(scan, g);
-	for (i = 0; !err && !r && i < used && found < dirs; i++) {
-		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)in,
-						 (int)e->inode_size);
-		if (err || !ino || (ino - 1) / ipg != g)
-			break;
-		if (!LINUX_S_ISDIR(in->i_mode) || !allocated(e, ino, (struct ext2_inode *)in))
-			continue;
-		found++;
-		to_fsx(e, ino, in, &out);
-		r = fn(ctx, &out);
-	}
-	if (err) {
-		dmcowctl_err("libext2fs cannot scan the inodes of group %u: %s", g,
-			     error_message(err));
-		r = -EIO;
-	}
-	if (scan)
-		ext2fs_close_inode_scan(scan);
-	return r;
+	return itable_range(e, g, it, it + e->fs->inode_blocks_per_group, &w);
 }
 
 static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
@@ -345,6 +343,43 @@ static int ext4x_dir_entries(void *priv, uint64_t dir, fsx_dirent_fn fn, void *c
 	return w.r < 0 ? w.r : 0;
 }
 
+/*
+ * The lowest inode number in the first block of entries of @dir (block 1
+ * of an htree directory: block 0 holds the index root).  One block read;
+ * inline directories get no key.
+ */
+static int ext4x_dir_key(void *priv, uint64_t dir, uint64_t *key)
+{
+	struct ext4x *e = priv;
+	struct ext2_dir_entry *de;
+	struct ext2_inode in;
+	unsigned int off, rec_len, len;
+	blk64_t pblk = 0;
+	errcode_t err;
+
+	*key = 0;
+	err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &in);
+	if (err || (in.i_flags & EXT4_INLINE_DATA_FL))
+		return 0;
+	err = ext2fs_bmap2(e->fs, (ext2_ino_t)dir, &in, NULL, 0,
+			   (in.i_flags & EXT2_INDEX_FL) ? 1 : 0, NULL, &pblk);
+	if (err || !pblk || io_channel_read_blk64(e->fs->io, pblk, 1, e->dirblock))
+		return 0;	/* no key: the directory is listed in turn */
+	for (off = 0; off + 8 <= e->fs->blocksize; off += rec_len) {
+		de = (struct ext2_dir_entry *)((char *)e->dirblock + off);
+		if (ext2fs_get_rec_len(e->fs, de, &rec_len) || rec_len < 8 ||
+		    off + rec_len > e->fs->blocksize)
+			break;
+		len = ext2fs_dirent_name_len(de);
+		if (!de->inode || (len == 1 && de->name[0] == '.') ||
+		    (len == 2 && !memcmp(de->name, "..", 2)) || len + 8 > rec_len)
+			continue;
+		if (!*key || de->inode < *key)
+			*key = de->inode;
+	}
+	return 0;
+}
+
 const struct fsx_ops ext4_fsx_ops = {
 	.open = ext4x_open,
 	.close = ext4x_close,
@@ -354,4 +389,5 @@ const struct fsx_ops ext4_fsx_ops = {
 	.get = ext4x_get,
 	.dirs_in_group = ext4x_dirs_in_group,
 	.dir_entries = ext4x_dir_entries,
+	.dir_key = ext4x_dir_key,
 };

@@ -83,6 +83,8 @@ int view_open(const char *pool, const char *name, const char *dir,
  * @v; NULL is fine.  Returns an exit status.
  */
 int view_close(struct fs_view *v);
+/* view_close() of two views, torn down at the same time. */
+int view_close_pair(struct fs_view *a, struct fs_view *b);
 /* dmcowctl umount DIR: a view mounted by 'dmcowctl mount', or its leftovers. */
 int view_umount_dir(const char *dir);
 /*

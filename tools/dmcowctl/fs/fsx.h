@@ -61,6 +61,12 @@ struct fsx_ops {
 	 * VFS; a non-zero return of @fn stops and is returned if negative.
 	 */
 	int (*dir_entries)(void *priv, uint64_t dir, fsx_dirent_fn fn, void *ctx);
+	/*
+	 * Optional: a key of directory @dir for predicting which directory
+	 * names a file: the lowest inode number among its first entries (0:
+	 * none).
+	 */
+	int (*dir_key)(void *priv, uint64_t dir, uint64_t *key);
 };
 
 extern const struct fsx_ops ext4_fsx_ops, xfs_fsx_ops;

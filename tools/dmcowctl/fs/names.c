@@ -260,6 +260,100 @@ static int cmp_want_sort(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
+/* A directory of the wanted inodes' groups, to be listed. */
+struct cand_dir {
+	struct fsx_inode d;
+	uint64_t key;		/* fsx dir_key, 0: none */
+	bool listed;
+};
+
+struct cand_dirs {
+	struct cand_dir *c;
+	size_t nr, cap;
+};
+
+static int collect_dir(void *ctx, const struct fsx_inode *d)
+{
+	struct cand_dirs *cd = ctx;
+	struct cand_dir *n;
+
+	if (cd->nr == cd->cap) {
+		cd->cap = cd->cap ? 2 * cd->cap : 64;
+		n = realloc(cd->c, cd->cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		cd->c = n;
+	}
+	cd->c[cd->nr++] = (struct cand_dir){ .d = *d };
+	return 0;
+}
+
+static int cmp_cand_key(const void *a, const void *b)
+{
+	const struct cand_dir *x = a, *y = b;
+
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The candidate with the largest key not above @ino (keys sorted), or NULL. */
+static struct cand_dir *predicted_dir(struct cand_dirs *cd, uint64_t ino)
+{
+	size_t lo = 0, hi = cd->nr, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (cd->c[mid].key <= ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && cd->c[lo - 1].key ? &cd->c[lo - 1] : NULL;
+}
+
+static int list_cand(struct search *s, struct cand_dir *c)
+{
+	if (c->listed)
+		return 0;
+	c->listed = true;
+	return search_dir(s, &c->d);
+}
+
+/*
+ * The directories of the wanted inodes' groups.  Where fsx gives each a key
+ * (ext4: the lowest inode number its first entries name), each wanted
+ * inode's directory is predicted first, the one whose key is the largest
+ * not above it: files made in a directory after it have the next free
+ * numbers of its flex group, so a directory's files follow its key.  Then
+ * every other one of these directories.
+ */
+static int search_own_groups(struct search *s, const uint8_t *first, uint64_t ng)
+{
+	struct fsx *x = s->x;
+	struct cand_dirs cd = { 0 };
+	struct cand_dir *c;
+	uint64_t g;
+	size_t i;
+	int r = 0;
+
+	for (g = 0; g < ng && !r; g++)
+		if (first[g])
+			r = x->ops->dirs_in_group(x->priv, g, collect_dir, &cd);
+	for (i = 0; !r && x->ops->dir_key && i < cd.nr; i++)
+		r = x->ops->dir_key(x->priv, cd.c[i].d.ino, &cd.c[i].key);
+	if (!r && x->ops->dir_key) {
+		qsort(cd.c, cd.nr, sizeof(*cd.c), cmp_cand_key);
+		for (i = 0; !r && i < s->nr; i++) {
+			c = s->w[i].nr < s->w[i].nlink ? predicted_dir(&cd, s->w[i].ino) : NULL;
+			if (c)
+				r = list_cand(s, c);
+		}
+	}
+	for (i = 0; !r && i < cd.nr; i++)
+		r = list_cand(s, &cd.c[i]);
+	free(cd.c);
+	return r;
+}
+
 int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	       size_t nr, uint64_t *listed)
 {
@@ -267,7 +361,7 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	uint64_t g, ng = x->ops->nr_groups(x->priv);
 	uint8_t *first;
 	size_t i;
-	int r = 0;
+	int r;
 
 	if (!nr)
 		return 0;
@@ -281,10 +375,10 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	for (i = 0; i < nr; i++)
 		first[x->ops->group_of(x->priv, w[i].ino)] = 1;
 	/* The wanted inodes' own groups, then every other one. */
-	for (int round = 0; round < 2 && !r && s.satisfied < nr; round++)
-		for (g = 0; g < ng && !r && s.satisfied < nr; g++)
-			if (first[g] == !round)
-				r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
+	r = search_own_groups(&s, first, ng);
+	for (g = 0; g < ng && !r && s.satisfied < nr; g++)
+		if (!first[g])
+			r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
 	free(first);
 	*listed += s.listed;
 	return r < 0 ? r : 0;
