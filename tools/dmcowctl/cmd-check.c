@@ -114,17 +114,17 @@ static void compare_live(struct check_opts *o, const struct cow_check_report *re
 			.exclusive_known = true, .written_known = true };
 	}
 	o->after_unread = live_volumes_read(o->pool, &o->after, &o->nr_after) != 0;
-	o->live_mismatches = live_compare_counters(ids, sets, n, o->before, o->nr_before,
-						   o->after, o->nr_after, o->held_by_us,
-						   o->verdicts);
-	for (i = 0; i < n; i++) {
-		if (o->after_unread)
+	if (o->after_unread) {
+		for (i = 0; i < n; i++)
 			o->verdicts[i] = (struct live_verdict){ .id = ids[i],
 				.skipped = "the live counters could not be read after the check" };
-		o->live_compared += o->verdicts[i].compared;
+	} else {
+		o->live_mismatches = live_compare_counters(ids, sets, n, o->before,
+							   o->nr_before, o->after, o->nr_after,
+							   o->held_by_us, o->verdicts);
+		for (i = 0; i < n; i++)
+			o->live_compared += o->verdicts[i].compared;
 	}
-	if (o->after_unread)
-		o->live_mismatches = 0;
 	o->nr_verdicts = n;
 	free(sets);
 	free(ids);

@@ -79,22 +79,6 @@ struct diff {
 	uint64_t changed_chunks, inodes_seen, bytes_read, dirs_listed;
 };
 
-#define GROW(arr, nr, cap)						\
-	({								\
-		int __r = 0;						\
-		if ((nr) == (cap)) {					\
-			size_t __c = (cap) ? 2 * (cap) : 64;		\
-			void *__n = realloc((arr), __c * sizeof(*(arr)));	\
-			if (__n) {					\
-				(arr) = __n;				\
-				(cap) = __c;				\
-			} else {					\
-				__r = -ENOMEM;				\
-			}						\
-		}							\
-		__r;							\
-	})
-
 /*----------------------------------------------------------------*/
 /* 1 and 2: changed chunks, the inodes stored there */
 
@@ -115,7 +99,7 @@ static int seen_fn(void *ctx, const struct fsx_inode *in)
 {
 	struct collect *c = ctx;
 
-	if (GROW(c->s, c->nr, c->cap))
+	if (FS_GROW(c->s, c->nr, c->cap))
 		return -ENOMEM;
 	c->s[c->nr].fi = *in;
 	c->s[c->nr].side = c->side;
@@ -160,7 +144,7 @@ static int merge_candidates(struct diff *d, struct collect *c)
 		if (d->nr && d->c[d->nr - 1].ino == c->s[i].fi.ino) {
 			k = &d->c[d->nr - 1];
 		} else {
-			if (GROW(d->c, d->nr, d->cap))
+			if (FS_GROW(d->c, d->nr, d->cap))
 				return -ENOMEM;
 			k = &d->c[d->nr++];
 			memset(k, 0, sizeof(*k));
@@ -235,7 +219,7 @@ static bool same_object(const struct cand *c)
 static int add_event(struct diff *d, int side, const char *dir,
 		     const struct dirent_rec *e)
 {
-	if (GROW(d->ev, d->nev, d->cap_ev))
+	if (FS_GROW(d->ev, d->nev, d->cap_ev))
 		return -ENOMEM;
 	d->ev[d->nev].ino = e->ino;
 	d->ev[d->nev].side = side;
@@ -324,7 +308,7 @@ static int event_objects(struct diff *d)
 	for (i = 0; i < d->nev; i++) {
 		if (cand_find(d, d->ev[i].ino))
 			continue;
-		if (GROW(d->c, d->nr, d->cap))
+		if (FS_GROW(d->c, d->nr, d->cap))
 			return -ENOMEM;
 		k = &d->c[d->nr];
 		memset(k, 0, sizeof(*k));
@@ -375,7 +359,7 @@ static int add_line(struct diff *d, char type, const char *path, const char *pat
 {
 	struct line *l;
 
-	if (GROW(d->ln, d->nln, d->cap_ln))
+	if (FS_GROW(d->ln, d->nln, d->cap_ln))
 		return -ENOMEM;
 	l = &d->ln[d->nln];
 	memset(l, 0, sizeof(*l));
@@ -404,7 +388,7 @@ static int add_pending(struct diff *d, size_t cand, int side, char type,
 {
 	struct pending *p;
 
-	if (GROW(d->pend, d->npend, d->cap_pend))
+	if (FS_GROW(d->pend, d->npend, d->cap_pend))
 		return -ENOMEM;
 	p = &d->pend[d->npend++];
 	memset(p, 0, sizeof(*p));

@@ -100,17 +100,12 @@ static int entry_extents(struct du_state *s, const struct walk_entry *we)
 static int du_pre(void *ctx, const struct walk_entry *we)
 {
 	struct du_state *s = ctx;
-	struct du_entry *e, *n;
+	struct du_entry *e;
 	size_t before = s->fx.nr;
 	int r;
 
-	if (s->nr == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 256;
-		n = realloc(s->e, s->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		s->e = n;
-	}
+	if (FS_GROW(s->e, s->nr, s->cap))
+		return -ENOMEM;
 	e = &s->e[s->nr];
 	memset(e, 0, sizeof(*e));
 	e->path = strdup(we->path);

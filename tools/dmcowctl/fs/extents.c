@@ -18,15 +18,8 @@
 
 static int fx_push(struct fx_list *l, const struct fiemap_extent *e)
 {
-	struct fx *n;
-
-	if (l->nr == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		n = realloc(l->v, l->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		l->v = n;
-	}
+	if (FS_GROW(l->v, l->nr, l->cap))
+		return -ENOMEM;
 	l->v[l->nr].logical = e->fe_logical;
 	l->v[l->nr].physical = e->fe_physical;
 	l->v[l->nr].length = e->fe_length;

@@ -25,21 +25,14 @@ static bool has_blocks(const struct fx *x)
 static int add_range(struct fcmp_result *res, uint64_t off, uint64_t len,
 		     enum fcmp_kind kind)
 {
-	struct fcmp_range *n;
-
 	res->diverged += len;
 	if (res->nr && res->r[res->nr - 1].kind == kind &&
 	    res->r[res->nr - 1].offset + res->r[res->nr - 1].length == off) {
 		res->r[res->nr - 1].length += len;
 		return 0;
 	}
-	if (res->nr == res->cap) {
-		res->cap = res->cap ? 2 * res->cap : 8;
-		n = realloc(res->r, res->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		res->r = n;
-	}
+	if (FS_GROW(res->r, res->nr, res->cap))
+		return -ENOMEM;
 	res->r[res->nr].offset = off;
 	res->r[res->nr].length = len;
 	res->r[res->nr].kind = kind;

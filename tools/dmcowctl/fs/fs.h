@@ -215,4 +215,24 @@ int view_walk(const struct fs_view *v, const char *path,
 	      int (*pre)(void *ctx, const struct walk_entry *e),
 	      int (*post)(void *ctx, const struct walk_entry *e), void *ctx);
 
+/*
+ * Room for one more element in array @arr of @cap elements holding @nr:
+ * doubles it (64 at first).  0, or -ENOMEM with the array as it was.
+ */
+#define FS_GROW(arr, nr, cap)						\
+	({								\
+		int __r = 0;						\
+		if ((nr) == (cap)) {					\
+			size_t __c = (cap) ? 2 * (cap) : 64;		\
+			void *__n = realloc((arr), __c * sizeof(*(arr)));	\
+			if (__n) {					\
+				(arr) = __n;				\
+				(cap) = __c;				\
+			} else {					\
+				__r = -ENOMEM;				\
+			}						\
+		}							\
+		__r;							\
+	})
+
 #endif

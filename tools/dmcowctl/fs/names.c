@@ -275,15 +275,9 @@ struct cand_dirs {
 static int collect_dir(void *ctx, const struct fsx_inode *d)
 {
 	struct cand_dirs *cd = ctx;
-	struct cand_dir *n;
 
-	if (cd->nr == cd->cap) {
-		cd->cap = cd->cap ? 2 * cd->cap : 64;
-		n = realloc(cd->c, cd->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		cd->c = n;
-	}
+	if (FS_GROW(cd->c, cd->nr, cd->cap))
+		return -ENOMEM;
 	cd->c[cd->nr++] = (struct cand_dir){ .d = *d };
 	return 0;
 }
@@ -335,18 +329,23 @@ static int search_own_groups(struct search *s, const uint8_t *first, uint64_t ng
 	size_t i;
 	int r = 0;
 
+	/* No keys (xfs): listed as found, the scan ends with the last name. */
+	for (g = 0; !x->ops->dir_key && g < ng && !r; g++)
+		if (first[g])
+			r = x->ops->dirs_in_group(x->priv, g, search_dir, s);
+	if (!x->ops->dir_key)
+		return r;
 	for (g = 0; g < ng && !r; g++)
 		if (first[g])
 			r = x->ops->dirs_in_group(x->priv, g, collect_dir, &cd);
-	for (i = 0; !r && x->ops->dir_key && i < cd.nr; i++)
+	for (i = 0; !r && i < cd.nr; i++)
 		r = x->ops->dir_key(x->priv, cd.c[i].d.ino, &cd.c[i].key);
-	if (!r && x->ops->dir_key) {
+	if (cd.nr)
 		qsort(cd.c, cd.nr, sizeof(*cd.c), cmp_cand_key);
-		for (i = 0; !r && i < s->nr; i++) {
-			c = s->w[i].nr < s->w[i].nlink ? predicted_dir(&cd, s->w[i].ino) : NULL;
-			if (c)
-				r = list_cand(s, c);
-		}
+	for (i = 0; !r && i < s->nr; i++) {
+		c = s->w[i].nr < s->w[i].nlink ? predicted_dir(&cd, s->w[i].ino) : NULL;
+		if (c)
+			r = list_cand(s, c);
 	}
 	for (i = 0; !r && i < cd.nr; i++)
 		r = list_cand(s, &cd.c[i]);

@@ -215,17 +215,11 @@ static int family_fn(void *context, u64 key, void *value)
 {
 	struct family_scan *fs = context;
 	const struct cow_disk_volume *d = value;
-	struct pmap_record *n;
 
 	if (key == fs->self || le64_to_cpu(d->family) != fs->family)
 		return 0;
-	if (fs->nr == fs->cap) {
-		fs->cap = fs->cap ? 2 * fs->cap : 8;
-		n = realloc(fs->recs, fs->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		fs->recs = n;
-	}
+	if (FS_GROW(fs->recs, fs->nr, fs->cap))
+		return -ENOMEM;
 	record_from_disk(d, &fs->recs[fs->nr]);
 	if (fs->recs[fs->nr].flags & PMAP_F_VIEW)
 		return 0;

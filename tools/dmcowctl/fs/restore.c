@@ -351,15 +351,8 @@ static const char *linked_target(struct rs *s, uint64_t ino)
 
 static int remember_link(struct rs *s, uint64_t ino, const char *dst)
 {
-	struct linked *n;
-
-	if (s->nr_links == s->cap_links) {
-		s->cap_links = s->cap_links ? 2 * s->cap_links : 64;
-		n = realloc(s->links, s->cap_links * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		s->links = n;
-	}
+	if (FS_GROW(s->links, s->nr_links, s->cap_links))
+		return -ENOMEM;
 	s->links[s->nr_links].src_ino = ino;
 	s->links[s->nr_links].dest = strdup(dst);
 	if (!s->links[s->nr_links].dest)

@@ -56,15 +56,10 @@ static int collect_pre(void *ctx, const struct walk_entry *we)
 {
 	struct collect *c = ctx;
 	struct tree *t = c->t;
-	struct tree_entry *e, *n;
+	struct tree_entry *e;
 
-	if (t->nr == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 256;
-		n = realloc(t->e, t->cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		t->e = n;
-	}
+	if (FS_GROW(t->e, t->nr, t->cap))
+		return -ENOMEM;
 	e = &t->e[t->nr];
 	memset(e, 0, sizeof(*e));
 	e->path = strdup(we->path);
