@@ -30,8 +30,6 @@ struct ext4x {
 /* Inode-table blocks read at once by inodes_in. */
 #define ITABLE_READ 64u
 
-static bool error_table_added;
-
 static int ext4x_open(const struct fs_view *v, void **priv)
 {
 	struct ext4x *e = calloc(1, sizeof(*e));
@@ -39,11 +37,8 @@ static int ext4x_open(const struct fs_view *v, void **priv)
 
 	if (!e)
 		return -ENOMEM;
-	if (!error_table_added) {
-		/* error_message() names libext2fs's codes only after this. */
-		initialize_ext2_error_table();
-		error_table_added = true;
-	}
+	/* error_message() names libext2fs's codes only after this (idempotent). */
+	initialize_ext2_error_table();
 	err = ext2fs_open(v->dev, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
 			  unix_io_manager, &e->fs);
 	if (err) {
@@ -290,6 +285,12 @@ static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
 	return r;
 }
 
+/* "." or "..": by name, since inline directories report ".." as an entry. */
+static bool dot_name(const char *name, unsigned int len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && !memcmp(name, "..", 2));
+}
+
 struct dir_walk {
 	fsx_dirent_fn fn;
 	void *ctx;
@@ -307,9 +308,8 @@ static int dir_walk_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de,
 	(void)blocksize;
 	(void)buf;
 	len = ext2fs_dirent_name_len(de);
-	/* An inline directory's ".." comes as an ordinary entry. */
 	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || !de->inode ||
-	    (len == 1 && de->name[0] == '.') || (len == 2 && !memcmp(de->name, "..", 2)))
+	    dot_name(de->name, len))
 		return 0;
 	w->r = w->fn(w->ctx, de->name, len, de->inode);
 	return w->r ? DIRENT_ABORT : 0;
@@ -371,8 +371,7 @@ static int ext4x_dir_key(void *priv, uint64_t dir, uint64_t *key)
 		    off + rec_len > e->fs->blocksize)
 			break;
 		len = ext2fs_dirent_name_len(de);
-		if (!de->inode || (len == 1 && de->name[0] == '.') ||
-		    (len == 2 && !memcmp(de->name, "..", 2)) || len + 8 > rec_len)
+		if (!de->inode || len + 8 > rec_len || dot_name(de->name, len))
 			continue;
 		if (!*key || de->inode < *key)
 			*key = de->inode;

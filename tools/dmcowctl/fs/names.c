@@ -38,51 +38,54 @@ static int cmp_dirent(const void *a, const void *b)
 		      ((const struct dirent_rec *)b)->name);
 }
 
-int dir_list_fd(int fd, struct dir_list *l)
+/* Calls @fn for each entry of open directory @fd but . and .. (getdents). */
+static int each_entry(int fd, int (*fn)(void *ctx, const struct linux_dirent64 *d),
+		      void *ctx)
 {
 	const size_t bs = 32768;
-	struct dirent_rec *n;
+	struct linux_dirent64 *d;
 	char *buf;
 	long got, off;
 	int r = 0;
 
-	memset(l, 0, sizeof(*l));
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -errno;
 	buf = malloc(bs);
 	if (!buf)
 		return -ENOMEM;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		free(buf);
-		return -errno;
-	}
-	while ((got = syscall(SYS_getdents64, fd, buf, bs)) > 0 && !r) {
-		for (off = 0; off < got && !r; ) {
-			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-
-			off += d->d_reclen;
-			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
-				continue;
-			if (l->nr == l->cap) {
-				l->cap = l->cap ? 2 * l->cap : 32;
-				n = realloc(l->e, l->cap * sizeof(*n));
-				if (!n) {
-					r = -ENOMEM;
-					break;
-				}
-				l->e = n;
-			}
-			l->e[l->nr].name = strdup(d->d_name);
-			if (!l->e[l->nr].name) {
-				r = -ENOMEM;
-				break;
-			}
-			l->e[l->nr].ino = d->d_ino;
-			l->e[l->nr].type = d->d_type;
-			l->nr++;
+	while (!r && (got = syscall(SYS_getdents64, fd, buf, bs)) > 0)
+		for (off = 0; !r && off < got; off += d->d_reclen) {
+			d = (struct linux_dirent64 *)(buf + off);
+			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
+				r = fn(ctx, d);
 		}
-	}
-	if (got < 0)
+	if (!r && got < 0)
 		r = -errno;
 	free(buf);
+	return r;
+}
+
+static int list_entry(void *ctx, const struct linux_dirent64 *d)
+{
+	struct dir_list *l = ctx;
+
+	if (FS_GROW(l->e, l->nr, l->cap))
+		return -ENOMEM;
+	l->e[l->nr].name = strdup(d->d_name);
+	if (!l->e[l->nr].name)
+		return -ENOMEM;
+	l->e[l->nr].ino = d->d_ino;
+	l->e[l->nr].type = d->d_type;
+	l->nr++;
+	return 0;
+}
+
+int dir_list_fd(int fd, struct dir_list *l)
+{
+	int r;
+
+	memset(l, 0, sizeof(*l));
+	r = each_entry(fd, list_entry, l);
 	if (r) {
 		dir_list_free(l);
 		return r;
@@ -202,27 +205,9 @@ static int match_entry(void *ctx, const char *name, size_t len, uint64_t ino)
 	return 0;
 }
 
-/* The entries of open directory @fd through the kernel (getdents). */
-static int kernel_entries(int fd, struct search *s)
+static int match_kernel_entry(void *ctx, const struct linux_dirent64 *d)
 {
-	const size_t bs = 32768;
-	struct linux_dirent64 *d;
-	char *buf = malloc(bs);
-	long got, off;
-	int r = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (!r && (got = syscall(SYS_getdents64, fd, buf, bs)) > 0)
-		for (off = 0; !r && off < got; off += d->d_reclen) {
-			d = (struct linux_dirent64 *)(buf + off);
-			if (strcmp(d->d_name, ".") && strcmp(d->d_name, ".."))
-				r = match_entry(s, d->d_name, strlen(d->d_name), d->d_ino);
-		}
-	if (!r && got < 0)
-		r = -errno;
-	free(buf);
-	return r;
+	return match_entry(ctx, d->d_name, strlen(d->d_name), d->d_ino);
 }
 
 /*
@@ -243,7 +228,7 @@ static int search_dir(void *ctx, const struct fsx_inode *d)
 		s->dir_fd = view_open_inode(s->v, d->ino, d->gen, O_RDONLY | O_DIRECTORY);
 		if (s->dir_fd < 0)
 			return 0;	/* gone meanwhile: not on a read-only view */
-		r = kernel_entries(s->dir_fd, s);
+		r = each_entry(s->dir_fd, match_kernel_entry, s);
 		close(s->dir_fd);
 	}
 	free(s->path);
