@@ -372,6 +372,70 @@ static void test_round_trip(void)
 	free(b.p);
 }
 
+/*
+ * send_crc32c_append() against summing the bytes: random registers, split
+ * points and lengths (0, 1, odd, a full data record), so that a wrong
+ * power of x or a wrong bit order shows.
+ */
+static void test_crc_append(void)
+{
+	static unsigned char bytes[SEND_MAX_DATA + 77];
+	static const size_t lens[] = { 0, 1, 3, 40, 511, 4096, 65536 + 5, SEND_MAX_DATA };
+	unsigned int i, bad = 0, tries = 0;
+	uint32_t seed = 12345, crc, direct, appended;
+	size_t head, len;
+
+	for (i = 0; i < sizeof(bytes); i++) {
+		seed = seed * 1103515245u + 12345u;
+		bytes[i] = (unsigned char)(seed >> 16);
+	}
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]) * 4; i++, tries++) {
+		len = lens[i % (sizeof(lens) / sizeof(lens[0]))];
+		head = (i * 37) % 77;
+		crc = send_crc32c(i & 1 ? SEND_CRC_INIT : 0x1234567u * i, bytes, head);
+		direct = send_crc32c(crc, bytes + head, len);
+		appended = send_crc32c_append(crc, send_crc32c(0, bytes + head, len), len);
+		if (direct != appended) {
+			if (!bad)
+				printf("# crc append: %zu bytes after %zu: 0x%08x, summed 0x%08x\n",
+				       len, head, appended, direct);
+			bad++;
+		}
+	}
+	check(!bad, "crc append equals summing the bytes (%u of %u differ)", bad, tries);
+}
+
+/*
+ * The checksums the writer puts in a stream (each record's, and the end
+ * record's over the stream), recomputed here from the bytes written.
+ */
+static void test_stream_checksums(void)
+{
+	struct buf b = make_stream(&std_layout);
+	struct recpos pos[64];
+	unsigned int n = index_records(&b, pos, 64), i, bad = 0;
+	struct send_disk_rec *rec;
+	struct send_disk_end end;
+	uint32_t stored, crc;
+
+	for (i = 0; i < n; i++) {
+		rec = (void *)(b.p + pos[i].off);
+		stored = le32toh(rec->csum);
+		rec->csum = 0;
+		crc = send_crc_final(send_crc32c(SEND_CRC_INIT, rec, pos[i].len));
+		rec->csum = htole32(stored);
+		bad += crc != stored;
+	}
+	check(n > 3 && !bad, "every record's checksum is the crc32c of its bytes (%u of %u differ)",
+	      bad, n);
+	memcpy(&end, b.p + pos[n - 1].off + sizeof(*rec), sizeof(end));
+	crc = send_crc_final(send_crc32c(SEND_CRC_INIT, b.p, pos[n - 1].off));
+	check(le32toh(end.stream_csum) == crc && le64toh(end.stream_bytes) == pos[n - 1].off,
+	      "the end record's stream checksum is the crc32c of the bytes before it (0x%08x, summed 0x%08x)",
+	      le32toh(end.stream_csum), crc);
+	free(b.p);
+}
+
 static void test_dry_run_size(void)
 {
 	struct buf b = make_stream(&std_layout);
@@ -717,7 +781,9 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--seeds"))
 		return write_seeds(argv[2]);
+	test_crc_append();
 	test_round_trip();
+	test_stream_checksums();
 	test_dry_run_size();
 	test_truncation();
 	test_bit_flips();

@@ -74,15 +74,16 @@ static const char *what(struct send_reader *r, char *buf, size_t len)
 
 #define WHAT(r) what(r, w, sizeof(w))
 
-static uint32_t record_csum(const struct send_disk_rec *rec, const void *payload,
-			    uint32_t len)
+/* The payload's own crc is kept: the stream checksum appends it. */
+static uint32_t record_csum(struct send_reader *r, uint32_t len)
 {
-	struct send_disk_rec h = *rec;
+	struct send_disk_rec h = r->rec;
 	uint32_t crc;
 
 	h.csum = 0;
+	r->payload_crc = send_crc32c(0, r->payload, len);
 	crc = send_crc32c(SEND_CRC_INIT, &h, sizeof(h));
-	return send_crc_final(send_crc32c(crc, payload, len));
+	return send_crc_final(send_crc32c_append(crc, r->payload_crc, len));
 }
 
 /* Reads the header of the next record; *eof if the stream ended before it. */
@@ -151,7 +152,7 @@ static int check_csum(struct send_reader *r)
 	uint32_t len = le32toh(r->rec.len), stored = le32toh(r->rec.csum), got;
 	char w[96];
 
-	got = record_csum(&r->rec, r->payload, len);
+	got = record_csum(r, len);
 	if (got != stored)
 		return bad(r, "%s: checksum mismatch (stored 0x%08x, computed 0x%08x): the stream is corrupted",
 			   WHAT(r), stored, got);
@@ -161,13 +162,13 @@ static int check_csum(struct send_reader *r)
 	return 0;
 }
 
-/* The record has been checked: its bytes join the running stream checksum. */
+/* The record has been checked (check_csum): it joins the stream checksum. */
 static void account(struct send_reader *r)
 {
 	uint32_t len = le32toh(r->rec.len);
 
 	r->crc = send_crc32c(r->crc, &r->rec, sizeof(r->rec));
-	r->crc = send_crc32c(r->crc, r->payload, len);
+	r->crc = send_crc32c_append(r->crc, r->payload_crc, len);
 	r->t.stream_bytes += sizeof(r->rec) + len;
 	r->records_read++;
 }

@@ -157,6 +157,14 @@ static inline uint32_t send_crc_final(uint32_t crc)
 	return ~crc;
 }
 
+/*
+ * The running crc32c after len more bytes whose own crc32c, started from 0
+ * (send_crc32c(0, bytes, len)), is tail: what send_crc32c(crc, bytes, len)
+ * returns, without reading the bytes again.  A record's payload is summed
+ * once, for its record checksum, and joins the stream checksum this way.
+ */
+uint32_t send_crc32c_append(uint32_t crc, uint32_t tail, uint64_t len);
+
 const char *send_rec_type_name(unsigned int type);
 uint64_t send_nr_chunks(uint64_t size_sectors, uint32_t chunk_sectors);
 /* Bytes of chunks [chunk, chunk + nr) inside a volume (the last may be short). */
@@ -420,6 +428,7 @@ struct send_reader {
 	uint64_t next_chunk;	/* the next range may not start below */
 	struct send_totals t;	/* running: of the records read so far */
 	uint32_t crc;		/* running crc32c of the stream */
+	uint32_t payload_crc;	/* of the last record's payload, from 0 */
 	bool ended;
 	struct send_disk_rec rec;
 	void *payload;		/* 4 KiB aligned, payload_cap bytes */

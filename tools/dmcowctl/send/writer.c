@@ -22,12 +22,15 @@ static int emit(struct send_writer *w, unsigned int type, uint64_t chunk,
 		.nr_chunks = htole32(nr),
 		.len = htole32(len),
 	};
-	uint32_t crc;
+	uint32_t crc, payload_crc;
 	int r;
 
 	if (w->write) {
+		/* The payload is summed once: both checksums append its crc. */
+		payload_crc = send_crc32c(0, payload, len);
 		crc = send_crc32c(SEND_CRC_INIT, &rec, sizeof(rec));
-		rec.csum = htole32(send_crc_final(send_crc32c(crc, payload, len)));
+		crc = send_crc32c_append(crc, payload_crc, len);
+		rec.csum = htole32(send_crc_final(crc));
 		r = w->write(w->ctx, &rec, sizeof(rec));
 		if (!r && len)
 			r = w->write(w->ctx, payload, len);
@@ -35,7 +38,7 @@ static int emit(struct send_writer *w, unsigned int type, uint64_t chunk,
 			return r;
 		if (type != SEND_REC_END) {
 			w->crc = send_crc32c(w->crc, &rec, sizeof(rec));
-			w->crc = send_crc32c(w->crc, payload, len);
+			w->crc = send_crc32c_append(w->crc, payload_crc, len);
 		}
 	}
 	if (type != SEND_REC_END)
