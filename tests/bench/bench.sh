@@ -14,7 +14,7 @@
 # BENCH_RUNTIME seconds, comparisons interleaved (A B B A ...) so that
 # drift cancels.
 # timeout: 3000
-# mem: 3072
+# mem: 4096
 
 QUICK=${QUICK:-0}
 CLOCK=${BENCH_CLOCK:-icount}
@@ -514,64 +514,197 @@ timed() {
 
 #---------------------------------------------------------------- send and receive
 
-# dmcowctl send of a snapshot (full) and of the next one from it
-# (incremental: 1 % of the chunks, every 100th, rewritten between them),
-# for a volume of VOL_MIB and one of VOL_MIB / 4 (metadata blocks read must
-# follow the change, not the volume); each send's time (cowtime), stream
-# bytes and metadata blocks read (its JSON report).  Then the full stream
-# of the big volume is received into a new pool on the same devices
-# (from a file in the guest's RAM).  dm-linear's sequential read and write
-# in this boot give the throughput ratios.
-send_one() { # NAME MIB
-	n=$1 mib=$2 chunks=$(($2 * 16))
-	dmcowctl create sp/$n ${mib}M > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: create $n"; }
-	dd if=/dev/urandom of=/dev/mapper/sp-$n bs=1M count=$mib oflag=direct 2>/tmp/dd.err ||
-		{ cat /tmp/dd.err; die "send: fill $n"; }
-	dmcowctl snapshot sp/$n $n-1 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-1"; }
-	i=0
-	while [ $i -lt $chunks ]; do
-		dd if=/dev/urandom of=/dev/mapper/sp-$n bs=64k seek=$i count=1 oflag=direct \
-			conv=notrunc 2>/dev/null || die "send: rewrite chunk $i of $n"
-		i=$((i + 100))
-	done
-	dmcowctl snapshot sp/$n $n-2 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot $n-2"; }
+# dmcowctl send and receive (issue #16), in two parts.
+#
+# Times, on RAM disks (send_times): a volume of SEND_MIB (1 GiB; quick 16)
+# written once, snapshot 1; every 100th chunk rewritten (1 %), snapshot 2.
+# The full send of 1 and the incremental send of 2 from 1: each one's time
+# (cowtime), stream bytes, data bytes and metadata blocks read (its JSON
+# report).  Then the full stream is received into a new pool on the same
+# RAM disks from a file in the guest's RAM.  dm-linear's sequential read
+# and write in this boot give the throughput ratios, and so does dd of the
+# same stream file to dm-linear: the copy of the stream into user memory
+# that every receive from a file or pipe pays (under icount the kernel's
+# copy to user space, rep movsb, costs about four times dm-linear's whole
+# write per byte).
+#
+# Metadata read by the delta (send_metadata): for each size of SEND_META_MIBS
+# (1 and 4 GiB; quick 16 and 64) a volume written once, snapshot; 1 % of its
+# chunks rewritten spread out (every 100th), snapshot; 1 % rewritten in one
+# run in the middle, snapshot.  What an incremental send of each change
+# reads (dmcowctl send --dry-run --from) is compared with thin_delta, which
+# thin-send-recv runs on dm-thin, on a dm-thin pool made the same way.  The
+# data device is dm-zero (writes keep nothing: a 4 GiB volume costs no RAM);
+# each pool's metadata device is a dm-linear device over a RAM disk, whose
+# sectors read (/sys/block/dm-N/stat) measure both tools alike.
+SEND_MIB=${BENCH_SEND_MIB:-1024}
+SEND_META_MIBS=${BENCH_SEND_META_MIBS:-1024 4096}
+if [ "$QUICK" = 1 ]; then
+	SEND_MIB=16 SEND_META_MIBS="16 64"
+fi
+
+# fill DEV MIB: every chunk written once (fio's buffers: not zeroes).
+fill() {
+	fio --name=fill --filename="$1" --ioengine=libaio --direct=1 --rw=write --bs=1M \
+		--iodepth=16 --size=${2}M > /tmp/fio.out 2>&1 || { cat /tmp/fio.out; die "fill $1"; }
+}
+
+# change DEV MIB spread|clustered: 1 % of the 64 KiB chunks rewritten,
+# every 100th, or one run from the middle; prints the chunks changed.
+change() {
+	chunks=$(($2 * 16)) nr=$((($2 * 16 + 99) / 100))
+	case $3 in
+	spread) set -- "$1" --rw=write:6336k --bs=64k --size=${2}M ;;
+	clustered) set -- "$1" --rw=write --bs=64k --offset=$((chunks / 2 * 64))k --size=$((nr * 64))k ;;
+	esac
+	dev=$1
+	shift
+	fio --name=change --filename="$dev" --ioengine=libaio --direct=1 --iodepth=16 "$@" \
+		> /tmp/fio.out 2>&1 || { cat /tmp/fio.out; die "change $dev $*"; }
+	echo $nr
+}
+
+# Sectors read so far from device-mapper device NAME (its node in
+# /dev/mapper is no link to dm-N here: no udev).
+dm_sectors_read() {
+	dev=$(dmsetup info -c --noheadings --separator : -o major,minor $1 | tr -d ' ')
+	read -r _ _ sect _ < /sys/dev/block/$dev/stat || die "no I/O statistics for $1 ($dev)"
+	[ -n "$sect" ] || die "no sectors read in /sys/dev/block/$dev/stat"
+	echo $sect
+}
+
+send_times() {
+	mib=$SEND_MIB t=cow64k-$SEND_MIB
+	wipe $META
+	dmcowctl pool create sp $META $DATA --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "send: pool create"; }
+	dmcowctl create sp/v ${mib}M > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: create"; }
+	fill /dev/mapper/sp-v $mib
+	dmcowctl snapshot sp/v v-1 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot v-1"; }
+	changed=$(change /dev/mapper/sp-v $mib spread)
+	dmcowctl snapshot sp/v v-2 > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: snapshot v-2"; }
 	for kind in full incremental; do
-		if [ $kind = full ]; then
-			args="sp/$n-1"
-		else
-			args="sp/$n-2 --from sp/$n-1"
-		fi
+		args="sp/v-1"
+		[ $kind = incremental ] && args="sp/v-2 --from sp/v-1"
 		us=$(timed send-$kind-$mib "dmcowctl send $args -o /dev/null --json > /tmp/send.json 2>/tmp/send.err") ||
 			{ cat /tmp/send.err; die "send $args"; }
-		t=cow64k-$mib
 		echo "BENCH-VALUE $t send_${kind}_us $us"
 		echo "BENCH-VALUE $t send_${kind}_bytes $(jsonget bytes < /tmp/send.json)"
 		echo "BENCH-VALUE $t send_${kind}_data_bytes $(jsonget data_bytes < /tmp/send.json)"
 		echo "BENCH-VALUE $t send_${kind}_metadata_blocks_read $(jsonget metadata_blocks_read < /tmp/send.json)"
 	done
-	echo "BENCH-VALUE cow64k-$mib send_changed_chunks $(((chunks + 99) / 100))"
-}
-
-send_receive_bench() {
-	wipe $META
-	dmcowctl pool create sp $META $DATA --force > /tmp/sr.out 2>&1 ||
-		{ cat /tmp/sr.out; die "send: pool create"; }
-	send_one big $VOL_MIB
-	send_one small $((VOL_MIB / 4))
-	dmcowctl send sp/big-1 -o /tmp/stream > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send to a file"; }
+	echo "BENCH-VALUE $t send_changed_chunks $changed"
+	dmcowctl send sp/v-1 -o /tmp/stream > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send to a file"; }
 	dmcowctl pool deactivate sp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send: deactivate"; }
 	wipe $META
 	dmcowctl pool create rp $META $DATA --force > /tmp/sr.out 2>&1 ||
 		{ cat /tmp/sr.out; die "receive: pool create"; }
 	us=$(timed receive "dmcowctl receive rp/copy -i /tmp/stream > /tmp/sr.out 2>&1") ||
 		{ cat /tmp/sr.out; die "receive"; }
-	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_us $us"
-	echo "BENCH-VALUE cow64k-$VOL_MIB receive_full_bytes $(wc -c < /tmp/stream)"
-	rm -f /tmp/stream
+	echo "BENCH-VALUE $t receive_full_us $us"
+	echo "BENCH-VALUE $t receive_full_bytes $(wc -c < /tmp/stream)"
 	dmcowctl pool deactivate rp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "receive: deactivate"; }
-	linear_up
-	fio_jobs linear /dev/mapper/bvol send-seqread-1M-qd16 send-seqwrite-1M-qd16
+	VOL_SECT=$((mib * 2048)) linear_up
+	VOL_MIB=$mib fio_jobs linear /dev/mapper/bvol send-seqread-1M-qd16 send-seqwrite-1M-qd16
+	# What any receive from this file pays at least: its bytes read from
+	# the RAM file (the copy into user memory) and written to dm-linear.
+	us=$(timed stream-copy "dd if=/tmp/stream of=/dev/mapper/bvol bs=1M count=$mib iflag=fullblock oflag=direct 2>/tmp/dd.err") ||
+		{ cat /tmp/dd.err; die "dd of the stream to dm-linear"; }
+	echo "BENCH-VALUE linear-$mib stream_copy_us $us"
+	echo "BENCH-VALUE linear-$mib stream_copy_bytes $((mib * 1048576))"
+	rm -f /tmp/stream
 	linear_down
+}
+
+# cowtree: the dry-run incremental send of each change, for each size.
+send_metadata_cowtree() {
+	dmsetup create smeta --table "0 $(blockdev --getsz $META) linear $META 0" || die "smeta"
+	wipe /dev/mapper/smeta
+	dmcowctl pool create mp /dev/mapper/smeta /dev/mapper/szero --force > /tmp/sr.out 2>&1 ||
+		{ cat /tmp/sr.out; die "send metadata: pool create"; }
+	for mib in $SEND_META_MIBS; do
+		dmcowctl create mp/v$mib ${mib}M > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "create v$mib"; }
+		fill /dev/mapper/mp-v$mib $mib
+		prev=v$mib-0
+		dmcowctl snapshot mp/v$mib $prev > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "snapshot $prev"; }
+		for kind in spread clustered; do
+			changed=$(change /dev/mapper/mp-v$mib $mib $kind)
+			dmcowctl snapshot mp/v$mib v$mib-$kind > /tmp/sr.out 2>&1 ||
+				{ cat /tmp/sr.out; die "snapshot v$mib-$kind"; }
+			before=$(dm_sectors_read smeta)
+			dmcowctl send mp/v$mib-$kind --from mp/$prev --dry-run --json > /tmp/send.json 2>/tmp/send.err ||
+				{ cat /tmp/send.err; die "send --dry-run v$mib-$kind"; }
+			after=$(dm_sectors_read smeta)
+			t=meta-$mib-$kind
+			echo "BENCH-VALUE $t changed_chunks $changed"
+			echo "BENCH-VALUE $t cowtree_metadata_bytes_read $(((after - before) * 512))"
+			echo "BENCH-VALUE $t cowtree_metadata_blocks_read $(jsonget metadata_blocks_read < /tmp/send.json)"
+			echo "BENCH-VALUE $t cowtree_data_bytes $(jsonget data_bytes < /tmp/send.json)"
+			prev=v$mib-$kind
+		done
+	done
+	dmcowctl pool deactivate mp --force > /tmp/sr.out 2>&1 || { cat /tmp/sr.out; die "send metadata: deactivate"; }
+	dmsetup remove smeta
+}
+
+# dm-thin: the same volumes and changes, thin_delta between the snapshots
+# (of a reserved metadata snapshot: how thin-send-recv runs it live).
+send_metadata_thin() {
+	dmsetup create smeta --table "0 $(blockdev --getsz $META) linear $META 0" || die "smeta"
+	wipe /dev/mapper/smeta
+	dmsetup create tp --table "0 $(dm_dev_size szero) thin-pool /dev/mapper/smeta /dev/mapper/szero 128 0" ||
+		die "send metadata: thin-pool"
+	id=0
+	for mib in $SEND_META_MIBS; do
+		vol=$id
+		dmsetup message tp 0 "create_thin $vol" || die "create_thin $vol"
+		dmsetup create tv --table "0 $((mib * 2048)) thin /dev/mapper/tp $vol" || die "thin $vol"
+		fill /dev/mapper/tv $mib
+		prev=$((id + 1))
+		dmsetup suspend tv && dmsetup message tp 0 "create_snap $prev $vol" && dmsetup resume tv ||
+			die "create_snap $prev"
+		id=$prev
+		for kind in spread clustered; do
+			change /dev/mapper/tv $mib $kind > /dev/null
+			id=$((id + 1))
+			dmsetup suspend tv && dmsetup message tp 0 "create_snap $id $vol" && dmsetup resume tv ||
+				die "create_snap $id"
+			dmsetup message tp 0 reserve_metadata_snap || die "reserve_metadata_snap"
+			before=$(dm_sectors_read smeta)
+			thin_delta --metadata-snap --snap1 $prev --snap2 $id /dev/mapper/smeta > /tmp/delta.xml 2>/tmp/delta.err ||
+				{ cat /tmp/delta.err; die "thin_delta $prev $id"; }
+			after=$(dm_sectors_read smeta)
+			dmsetup message tp 0 release_metadata_snap || die "release_metadata_snap"
+			# The delta must have seen the change: one range at least.
+			grep -q "<different\|<left_only\|<right_only" /tmp/delta.xml ||
+				{ head -20 /tmp/delta.xml; die "thin_delta $prev $id found no change"; }
+			echo "BENCH-VALUE meta-$mib-$kind thin_delta_metadata_bytes_read $(((after - before) * 512))"
+			prev=$id
+		done
+		dmsetup remove tv || die "remove tv"
+		id=$((id + 1))
+	done
+	dmsetup remove tp && dmsetup remove smeta || die "send metadata: teardown"
+}
+
+send_metadata() {
+	sum=0
+	for mib in $SEND_META_MIBS; do sum=$((sum + mib)); done
+	dmsetup create szero --table "0 $((sum * 2 * 2048 + 262144)) zero" || die "dm-zero"
+	send_metadata_cowtree
+	send_metadata_thin
+	dmsetup remove szero
+}
+
+# The RAM disks are loaded again for this job alone (earlier jobs leave
+# their pages allocated: brd frees nothing), and as before afterwards.
+send_receive_bench() {
+	rmmod brd || die "send: rmmod brd"
+	brd_load 2 $((SEND_MIB * 11 / 10 + 128))
+	send_times
+	send_metadata
+	rmmod brd || die "send: rmmod brd"
+	brd_load 3 $DATA_MIB
 }
 
 #---------------------------------------------------------------- activation and check

@@ -317,6 +317,37 @@ def reshare_goals(res, fio, values):
             "n": 1, "median": ratio(dev_mib_s, lin)}
 
 
+def send_metadata_goals(res, values):
+    """Metadata read by an incremental send's delta against thin_delta on an
+    equivalent dm-thin pool, for each volume size and kind of 1 % change;
+    and whether what the delta reads per changed chunk stays flat from the
+    smallest volume to the largest."""
+    runs = {}
+    for (t, m) in values:
+        parts = t.split("-")
+        if len(parts) == 3 and parts[0] == "meta" and m == "changed_chunks":
+            runs.setdefault(parts[2], []).append(int(parts[1]))
+    for kind, sizes in sorted(runs.items()):
+        sizes.sort()
+        per_chunk = {}
+        for mib in sizes:
+            t = f"meta-{mib}-{kind}"
+            ours = first_value(values, t, "cowtree_metadata_bytes_read")
+            thin = first_value(values, t, "thin_delta_metadata_bytes_read")
+            changed = first_value(values, t, "changed_chunks")
+            if ours and changed:
+                per_chunk[mib] = ours / changed
+            v = ratio(thin, ours)
+            goal(res, f"metadata bytes read, thin_delta / dmcowctl send's delta "
+                 f"({mib} MiB volume, 1 % changed {kind})", v, "> 1",
+                 v is not None and v > 1)
+        if len(per_chunk) > 1:
+            lo, hi = min(per_chunk), max(per_chunk)
+            v = ratio(per_chunk[hi], per_chunk[lo])
+            goal(res, f"send's delta: metadata bytes read per changed chunk, {hi} vs {lo} MiB "
+                 f"volume (1 % changed {kind})", v, "<= 1.5", v is not None and v <= 1.5)
+
+
 def send_goals(res, fio, values):
     """dmcowctl send/receive (issue #16): incremental against full, and
     throughput against dm-linear's sequential read and write."""
@@ -337,15 +368,7 @@ def send_goals(res, fio, values):
     v = ratio(full, incr)
     goal(res, f"incremental send (1 % changed, {sizes[-1]} MiB): times faster than full", v,
          ">= 20", v is not None and v >= 20)
-    if len(sizes) > 1:
-        small = f"cow64k-{sizes[0]}"
-        a = one(small, "send_incremental_metadata_blocks_read")
-        b = one(big, "send_incremental_metadata_blocks_read")
-        ca, cb = one(small, "send_changed_chunks"), one(big, "send_changed_chunks")
-        # Per changed chunk: flat if the walk follows the change.
-        v = ratio(b / cb if b and cb else None, a / ca if a and ca else None)
-        goal(res, f"incremental send metadata blocks read per changed chunk, {sizes[-1]} vs "
-             f"{sizes[0]} MiB volume", v, "<= 1.5", v is not None and v <= 1.5)
+    send_metadata_goals(res, values)
     lin_r = linear_mib_s(fio, "send-seqread-1M-qd16")
     lin_w = linear_mib_s(fio, "send-seqwrite-1M-qd16")
     if full and fd:
@@ -357,6 +380,12 @@ def send_goals(res, fio, values):
         v = ratio(rb / 1048576 / (rus / 1e6), lin_w)
         goal(res, "full receive throughput vs dm-linear 1M sequential write", v, ">= 0.8",
              v is not None and v >= 0.8)
+        cus = first_value(values, big.replace("cow64k-", "linear-"), "stream_copy_us")
+        cb = first_value(values, big.replace("cow64k-", "linear-"), "stream_copy_bytes")
+        if cus and cb:
+            v = ratio(rb / rus, cb / cus)
+            goal(res, "full receive throughput vs dd of the same stream file to dm-linear",
+                 v, ">= 0.8", v is not None and v >= 0.8)
 
 
 def files_goals(res, values):

@@ -17,7 +17,10 @@
 #   BENCH_ONLY=reshare (only dmcowctl reshare; BENCH_RESHARE_MIB=N its
 #     volume, default the bench volume), BENCH_ONLY=activation (only pool
 #     activation and offline check with 200 snapshots, cowtree and dm-thin),
-#   BENCH_ONLY=send (only dmcowctl send, full and incremental, and receive),
+#   BENCH_ONLY=send (only dmcowctl send, full and incremental, and receive;
+#     BENCH_SEND_MIB=N the timed volume, default 1024; BENCH_SEND_META_MIBS
+#     the sizes whose delta's metadata reads are compared with thin_delta,
+#     default "1024 4096"),
 #   BENCH_ONLY=files (only dmcowctl diff, du and restore-files on ext4
 #     volumes of 100 000 and 10 000 small files, against rsync and cp;
 #     BENCH_FILES_BIG_MIB=N the restore-files file, default 1024 MiB with
@@ -63,7 +66,7 @@ mkdir -p "$out"
 cp "$top/tests/bench/bench.sh" "$out/jobs-bench.sh"
 logs=()
 for ((i = 1; i <= repeats; i++)); do
-	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_FILES_BIG_MIB BENCH_TOOL_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
+	VM_ENV="QUICK BENCH_VOL_MIB BENCH_RESHARE_MIB BENCH_SEND_MIB BENCH_SEND_META_MIBS BENCH_FILES_BIG_MIB BENCH_TOOL_PROFILE BENCH_RUNTIME BENCH_ONLY BENCH_CLOCK BENCH_PROF_FREQ BENCH_PROFILE" \
 		"$top/tests/vm/run.sh" --dir "$top/tests/bench" bench
 	cp "$top/tests/vm/build/logs/bench.log" "$out/console-$i.log"
 	logs+=("$out/console-$i.log")

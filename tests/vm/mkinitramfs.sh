@@ -63,7 +63,7 @@ done
 # decompressed because busybox insmod may not read .ko.xz.  virtio_console
 # carries the result channel (tests/vm/init, run.sh).
 roots=(crc32c_generic libcrc32c virtio_pci virtio_blk virtio_console brd loop ext4 xfs
-       dm-mod dm-bufio dm-thin-pool dm-snapshot dm-log-writes dm-flakey dm-delay)
+       dm-mod dm-bufio dm-thin-pool dm-snapshot dm-log-writes dm-flakey dm-delay dm-zero)
 declare -A path_of done
 while read -r line; do
 	m=${line%%:*}
