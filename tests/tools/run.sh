@@ -239,12 +239,13 @@ fi
 
 #------------------------------------------------------------------
 # A check that could not check the counters is not clean (issue #17 item
-# 9).  The accounting pass reads every mapping leaf again; with 600000
-# mappings (4762 leaves) the first leaf has left dmcowctl's 4096-block
-# cache by then, and failread.so makes that second read fail, as a disk
-# going bad during the check would.
+# 9).  The accounting pass reads every mapping leaf again; with 1200000
+# mappings (5042 leaves, 15/16 full as restore's ascending inserts leave
+# them) the first leaf has left dmcowctl's 4096-block cache by then, and
+# failread.so makes that second read fail, as a disk going bad during the
+# check would.
 
-printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=600000 nr_metadata_blocks=8192\nvolume id=1 name="big"\nmap 0 0 600000 1\nend-dump\n' > big.dump
+printf 'cowtree-dump 1\nsuperblock chunk_sectors=128 nr_data_chunks=1200000 nr_metadata_blocks=16384\nvolume id=1 name="big"\nmap 0 0 1200000 1\nend-dump\n' > big.dump
 "$D" restore -i big.dump -o big.img > /dev/null
 first_leaf=$($leafpy big.img list | awk '$2 == 0 && !found { print $1; found = 1 }')
 failread() { # failread CMD...: CMD with block $first_leaf of big.img failing after one read

@@ -174,6 +174,44 @@ COW_TEST(btree_random_against_model)
 	env_destroy(&e);
 }
 
+/*
+ * Keys inserted in ascending order (a volume filled front to back) leave
+ * nodes 15/16 full behind, not halves; descending ones still split in half.
+ * Either way every key is found and the walk is in order.
+ */
+COW_TEST(btree_ascending_inserts_fill_nodes)
+{
+	u32 leaf_fill = cow_node_max_entries(sizeof(__le64)) * 15 / 16;
+	u64 free0, used, leaves = (NK + leaf_fill - 1) / leaf_fill, k;
+	struct cow_root up = { 0, 0, 0 }, down = { 0, 0, 0 };
+	struct bt_env e;
+	__le64 v;
+
+	env_create(&e);
+	free0 = cow_sm_nr_free(e.msm);
+	for (k = 0; k < NK; k++)
+		put(&e, &up, k, k + 1);
+	used = free0 - cow_sm_nr_free(e.msm);
+	printf("  %u ascending keys: %llu nodes (%llu leaves 15/16 full hold them)\n", NK,
+	       (unsigned long long)used, (unsigned long long)leaves);
+	/* The leaves and a few internal nodes (one per ~150 leaves, a root). */
+	CHECK_MSG(used <= leaves + leaves / 64 + 3, "%llu nodes for %llu leaves' worth",
+		  (unsigned long long)used, (unsigned long long)leaves);
+	CHECK_EQ(count_walk(&e, &up, 0, U64_MAX), NK);
+	for (k = 0; k < NK; k += 97) {
+		CHECK_OK(cow_btree_lookup(&e.info, &up, k, &v));
+		CHECK_EQ(le64_to_cpu(v), k + 1);
+	}
+	free0 = cow_sm_nr_free(e.msm);
+	for (k = NK; k-- > 0;)
+		put(&e, &down, k, k + 1);
+	used = free0 - cow_sm_nr_free(e.msm);
+	CHECK_MSG(used >= 2 * (NK / cow_node_max_entries(sizeof(__le64))) - 2,
+		  "descending: %llu nodes (halves expected)", (unsigned long long)used);
+	CHECK_EQ(count_walk(&e, &down, 0, U64_MAX), NK);
+	env_destroy(&e);
+}
+
 static int diff_fn(void *context, u64 key, const void *va, const void *vb)
 {
 	u64 *c = context;
