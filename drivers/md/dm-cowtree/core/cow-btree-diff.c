@@ -35,6 +35,14 @@ struct cursor {
 	bool at_root;		/* standing on the whole tree */
 	struct cow_root root;
 	struct item it;		/* the current item */
+	/*
+	 * A copy of the leaf on the stack (only the deepest level can be
+	 * one), taken when the cursor enters it: its entries are then read
+	 * without a lock and a cache lookup each.  Where the trees do not
+	 * share leaves (a change spread over the volume), the walk reads
+	 * every entry of both.
+	 */
+	u8 *leaf;		/* COW_METADATA_BLOCK_SIZE bytes */
 };
 
 /*----------------------------------------------------------------*/
@@ -57,18 +65,20 @@ static int load_item(struct cursor *c)
 		return 0;
 	}
 	l = &c->lv[c->depth - 1];
+	if (l->leaf) {
+		n = (struct cow_disk_node_header *)c->leaf;
+		c->it.kind = ITEM_ENTRY;
+		c->it.key = node_key(n, l->index);
+		memcpy(c->it.value, cow_node_value(n, l->index), c->info->vt.size);
+		return 0;
+	}
 	r = cow_btree_read_node(c->info, l->blocknr, l->txn, &b);
 	if (r)
 		return r;
 	n = cow_node(b);
+	c->it.kind = ITEM_SUBTREE;
 	c->it.key = node_key(n, l->index);
-	if (l->leaf) {
-		c->it.kind = ITEM_ENTRY;
-		memcpy(c->it.value, cow_node_value(n, l->index), c->info->vt.size);
-	} else {
-		c->it.kind = ITEM_SUBTREE;
-		node_child(n, l->index, &c->it.sub);
-	}
+	node_child(n, l->index, &c->it.sub);
 	cow_tm_unlock(c->info->tm, b);
 	return 0;
 }
@@ -112,6 +122,8 @@ static int descend(struct cursor *c)
 	l->index = 0;
 	l->nr = cow_node_nr(cow_node(b));
 	l->leaf = cow_node_is_leaf(cow_node(b));
+	if (l->leaf)
+		memcpy(c->leaf, cow_node(b), COW_METADATA_BLOCK_SIZE);
 	cow_tm_unlock(c->info->tm, b);
 	c->at_root = false;
 	c->depth++;
@@ -187,18 +199,25 @@ int cow_btree_diff(struct cow_btree_info *info, const struct cow_root *a,
 {
 	struct diff *d;
 	bool done = false;
-	int r;
+	int r = -ENOMEM;
 
 	if (info->vt.size > MAX_VALUE)
 		return -EINVAL;
 	d = kzalloc(sizeof(*d), GFP_NOIO);
 	if (!d)
 		return -ENOMEM;
+	d->a.leaf = kmalloc(COW_METADATA_BLOCK_SIZE, GFP_NOIO);
+	d->b.leaf = kmalloc(COW_METADATA_BLOCK_SIZE, GFP_NOIO);
+	if (!d->a.leaf || !d->b.leaf)
+		goto out;
 	r = init_cursor(&d->a, info, a);
 	if (!r)
 		r = init_cursor(&d->b, info, b);
 	while (!r && !done)
 		r = diff_step(d, fn, context, &done);
+out:
+	kfree(d->a.leaf);
+	kfree(d->b.leaf);
 	kfree(d);
 	return r;
 }
