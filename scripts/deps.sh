@@ -14,7 +14,7 @@ PACKAGES=(
 	fio lvm2 dmsetup thin-provisioning-tools linux-perf
 	libdevmapper-dev libblkid-dev libmount-dev libjson-c-dev
 	e2fsprogs libext2fs-dev xfsprogs xfslibs-dev attr acl rsync
-	libisal-dev
+	libisal-dev libaio-dev
 	sparse clang libclang-rt-14-dev valgrind
 	gnuplot-nox bc python3 libc6-dev
 )

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "unit-check.h"
 
@@ -436,6 +438,114 @@ static void test_stream_checksums(void)
 	free(b.p);
 }
 
+/*
+ * Applying a stream with asynchronous writes (send/apply.c) to a file:
+ * every data record is read into a lent buffer and written from it, the
+ * file ends as the layout says (holes untouched), and a failed write is
+ * reported with the first record that did not make it.
+ */
+static void test_apply(void)
+{
+	static unsigned char want[SEND_MAX_DATA], got[SEND_MAX_DATA];
+	char path[] = "/tmp/test-send-apply.XXXXXX";
+	struct buf b = make_stream(&std_layout);
+	struct send_apply ap = { 0 };
+	struct send_reader r;
+	struct send_record rec;
+	unsigned int lent_used = 0, data_recs = 0, bad = 0;
+	uint64_t durable = 0, off;
+	size_t cap;
+	void *buf;
+	int fd, ret;
+
+	fd = mkstemp(path);
+	check(fd >= 0, "apply: a scratch file");
+	if (fd < 0)
+		return;
+	ap.fd = fd;
+	ap.chunk_sectors = CHUNK_SECTORS;
+	ap.size_sectors = SIZE_SECTORS;
+	check(!send_apply_open(&ap) && ap.aio, "apply: asynchronous writes set up");
+	b.pos = 0;
+	ret = send_reader_open(&r, buf_read, &b);
+	while (!ret) {
+		ret = send_apply_buffer(&ap, &buf, &cap);
+		if (ret)
+			break;
+		send_reader_lend(&r, buf, cap);
+		ret = send_reader_next(&r, &rec);
+		if (ret || rec.type == SEND_REC_END)
+			break;
+		if (rec.type == SEND_REC_DATA) {
+			data_recs++;
+			lent_used += rec.data == buf;
+		}
+		ret = send_apply_record(&ap, &rec);
+	}
+	check(!ret && rec.type == SEND_REC_END, "apply: every record applied (%s)",
+	      ret ? ap.err : "ok");
+	check(data_recs == 4 && lent_used == data_recs,
+	      "apply: each data record read into the buffer it is written from (%u of %u)",
+	      lent_used, data_recs);
+	ret = send_apply_sync(&ap, &durable);
+	check(!ret && durable == SEND_NO_SEQ, "apply: sync waits for every write (%d)", ret);
+	for (off = 0; off < SIZE_SECTORS * 512ULL; off += CHUNK_SECTORS * 512) {
+		uint64_t chunk = off / (CHUNK_SECTORS * 512), len = CHUNK_SECTORS * 512;
+		bool hole = (chunk >= 10 && chunk < 140) || (chunk >= 270 && chunk < 299);
+
+		if (off + len > SIZE_SECTORS * 512ULL)
+			len = SIZE_SECTORS * 512ULL - off;
+		memset(got, 0xee, len);
+		if (pread(fd, got, len, (off_t)off) != (ssize_t)len && !hole) {
+			bad++;
+			continue;
+		}
+		if (hole) {
+			memset(want, 0, len);
+		} else {
+			fill(want, chunk, len);
+		}
+		bad += hole ? (pread(fd, got, len, (off_t)off) > 0 && memcmp(got, want, len)) :
+			!!memcmp(got, want, len);
+	}
+	check(!bad, "apply: the file holds every data chunk, and nothing in the holes (%u chunks differ)",
+	      bad);
+	send_apply_close(&ap);
+	send_reader_close(&r);
+	close(fd);
+
+	/* A descriptor that cannot be written: the first data record fails. */
+	fd = open(path, O_RDONLY);
+	memset(&ap, 0, sizeof(ap));
+	ap.fd = fd;
+	ap.chunk_sectors = CHUNK_SECTORS;
+	ap.size_sectors = SIZE_SECTORS;
+	send_apply_open(&ap);
+	b.pos = 0;
+	ret = send_reader_open(&r, buf_read, &b);
+	while (!ret) {
+		ret = send_apply_buffer(&ap, &buf, &cap);
+		if (ret)
+			break;
+		send_reader_lend(&r, buf, cap);
+		ret = send_reader_next(&r, &rec);
+		if (ret || rec.type == SEND_REC_END)
+			break;
+		ret = send_apply_record(&ap, &rec);
+	}
+	check(ret == -EBADF && strstr(ap.err, "record 1: writing 81920 bytes at byte 0"),
+	      "apply: a failed write names its record (%d: %s)", ret, ap.err);
+	ret = send_apply_sync(&ap, &durable);
+	check(ret == -EBADF && durable == 1,
+	      "apply: after a failed write, the records before it are the durable ones (%" PRIu64 ")",
+	      durable);
+	send_apply_close(&ap);
+	send_reader_close(&r);
+	close(fd);
+	unlink(path);
+	free(b.p);
+}
+
 static void test_dry_run_size(void)
 {
 	struct buf b = make_stream(&std_layout);
@@ -784,6 +894,7 @@ int main(int argc, char **argv)
 	test_crc_append();
 	test_round_trip();
 	test_stream_checksums();
+	test_apply();
 	test_dry_run_size();
 	test_truncation();
 	test_bit_flips();

@@ -59,6 +59,7 @@ struct recv_job {
 	uint64_t checkpoint;	/* ... as the pool knows it */
 	char dev[DEV_NAME_LEN];
 	struct send_apply ap;
+	bool ap_failure_told;	/* its write failure was reported */
 	uint64_t applied, skipped;
 	struct timespec t0, last_sync;
 	char scratch[POOL_NAME_LEN + VOL_NAME_LEN + SEND_TOKEN_LEN];
@@ -413,6 +414,10 @@ static int activate(struct recv_job *job)
 	job->ap.chunk_sectors = job->rd.hdr.chunk_sectors;
 	job->ap.size_sectors = job->rd.hdr.size_sectors;
 	job->ap.unmap_holes = job->has_base;
+	if (send_apply_open(&job->ap)) {
+		dmcowctl_err("out of memory");
+		return DMCOWCTL_EXIT_ERR;
+	}
 	return 0;
 }
 
@@ -420,6 +425,7 @@ static int deactivate(struct recv_job *job)
 {
 	int r;
 
+	send_apply_close(&job->ap);
 	if (job->ap.fd > 0)
 		close(job->ap.fd);
 	job->ap.fd = -1;
@@ -432,17 +438,36 @@ static int deactivate(struct recv_job *job)
 	return 0;
 }
 
-/* Everything applied is durable, then the pool knows where to go on. */
+/* A failure to apply a record, said once (with advice if it can be cured). */
+static void apply_failed(struct recv_job *job, int r)
+{
+	if (job->ap_failure_told)
+		return;
+	job->ap_failure_told = true;
+	dmcowctl_err("%s", job->ap.err);
+	if (r == -ENOSPC)
+		dmcowctl_err("pool '%s' is out of data space: extend it ('dmcowctl pool extend'), then resume",
+			     job->pool->name);
+}
+
+/*
+ * Everything applied is durable, then the pool knows where to go on.  If
+ * a write failed, the records before it are kept: the pool learns that
+ * far, and the failure is returned.
+ */
 static int checkpoint(struct recv_job *job)
 {
-	int r;
+	uint64_t durable;
+	int r, failed;
 
 	if (job->next_seq == job->checkpoint)
 		return 0;
-	r = send_apply_sync(&job->ap);
-	if (r) {
-		dmcowctl_err("%s", job->ap.err);
-		return r;
+	failed = send_apply_sync(&job->ap, &durable);
+	if (failed) {
+		apply_failed(job, failed);
+		if (durable <= job->checkpoint)
+			return failed;
+		job->next_seq = durable;
 	}
 	if (fail_injected("receive-sync"))
 		return -EIO;
@@ -453,7 +478,7 @@ static int checkpoint(struct recv_job *job)
 		return -EIO;
 	job->checkpoint = job->next_seq;
 	clock_gettime(CLOCK_MONOTONIC, &job->last_sync);
-	return 0;
+	return failed;
 }
 
 /*----------------------------------------------------------------*/
@@ -463,11 +488,20 @@ static int apply_stream(struct recv_job *job)
 {
 	struct send_record rec;
 	uint64_t done = 0;
+	size_t cap;
+	void *buf;
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &job->last_sync);
 	progress_begin("receive", job->rd.hdr.data_chunks, true);
 	for (;;) {
+		r = send_apply_buffer(&job->ap, &buf, &cap);
+		if (r) {
+			progress_end();
+			apply_failed(job, r);
+			return r;
+		}
+		send_reader_lend(&job->rd, buf, cap);
 		r = send_reader_next(&job->rd, &rec);
 		if (r) {
 			progress_end();
@@ -485,10 +519,7 @@ static int apply_stream(struct recv_job *job)
 		r = send_apply_record(&job->ap, &rec);
 		if (r) {
 			progress_end();
-			dmcowctl_err("record %" PRIu64 ": %s", rec.seq, job->ap.err);
-			if (r == -ENOSPC)
-				dmcowctl_err("pool '%s' is out of data space: extend it ('dmcowctl pool extend'), then resume",
-					     job->pool->name);
+			apply_failed(job, r);
 			return r;
 		}
 		job->applied++;

@@ -81,7 +81,7 @@ static uint32_t record_csum(struct send_reader *r, uint32_t len)
 	uint32_t crc;
 
 	h.csum = 0;
-	r->payload_crc = send_crc32c(0, r->payload, len);
+	r->payload_crc = send_crc32c(0, r->data, len);
 	crc = send_crc32c(SEND_CRC_INIT, &h, sizeof(h));
 	return send_crc_final(send_crc32c_append(crc, r->payload_crc, len));
 }
@@ -135,10 +135,16 @@ static int read_payload(struct send_reader *r, uint32_t len)
 	size_t got;
 	int ret;
 
-	ret = payload_room(r, len);
-	if (ret)
-		return ret;
-	ret = read_full(r, r->payload, len, &got);
+	if (r->lent && len <= r->lent_cap) {
+		r->data = r->lent;
+	} else {
+		ret = payload_room(r, len);
+		if (ret)
+			return ret;
+		r->data = r->payload;
+	}
+	r->lent = NULL;
+	ret = read_full(r, r->data, len, &got);
 	if (ret)
 		return ret;
 	if (got < len)
@@ -241,7 +247,7 @@ int send_reader_open(struct send_reader *r, send_read_fn read, void *ctx)
 	if (ret)
 		return ret;
 	/* The version comes first, whatever else a later version changes. */
-	memcpy(&version, r->payload, sizeof(version));
+	memcpy(&version, r->data, sizeof(version));
 	version = le32toh(version);
 	if (version != SEND_VERSION)
 		return bad(r, "record 0 (header): stream version %u is not supported (this dmcowctl reads version %u)",
@@ -252,7 +258,7 @@ int send_reader_open(struct send_reader *r, send_read_fn read, void *ctx)
 	ret = check_csum(r);
 	if (ret)
 		return ret;
-	d = r->payload;
+	d = r->data;
 	if (r->rec.seq || r->rec.chunk || r->rec.nr_chunks || d->reserved0 ||
 	    d->reserved[0] || d->reserved[1])
 		return bad(r, "record 0 (header): reserved fields are set: written by a newer dmcowctl?");
@@ -315,9 +321,9 @@ static int check_end(struct send_reader *r)
 	size_t got;
 	int ret;
 
-	send_end_from_disk(r->payload, &e);
+	send_end_from_disk(r->data, &e);
 	if (r->rec.chunk || r->rec.nr_chunks ||
-	    ((const struct send_disk_end *)r->payload)->reserved)
+	    ((const struct send_disk_end *)r->data)->reserved)
 		return bad(r, "%s: reserved fields are set", WHAT(r));
 	if (e.records != t->records)
 		return bad(r, "%s: the stream has %" PRIu64 " data and hole records, the end record counts %" PRIu64,
@@ -414,7 +420,7 @@ int send_reader_next(struct send_reader *r, struct send_record *rec)
 	rec->chunk = le64toh(r->rec.chunk);
 	rec->nr_chunks = le32toh(r->rec.nr_chunks);
 	rec->len = len;
-	rec->data = len ? r->payload : NULL;
+	rec->data = len ? r->data : NULL;
 	r->next_seq++;
 	r->next_chunk = rec->chunk + rec->nr_chunks;
 	r->t.records++;
@@ -426,6 +432,12 @@ int send_reader_next(struct send_reader *r, struct send_record *rec)
 	}
 	account(r);
 	return 0;
+}
+
+void send_reader_lend(struct send_reader *r, void *buf, size_t cap)
+{
+	r->lent = buf;
+	r->lent_cap = buf ? cap : 0;
 }
 
 void send_reader_close(struct send_reader *r)

@@ -390,6 +390,10 @@ static inline uint64_t send_partial_next(uint64_t mark)
  * Writing records into the receiving volume (apply.c)
  *--------------------------------------------------------------*/
 
+#define SEND_NO_SEQ UINT64_MAX
+
+struct send_apply_aio;
+
 struct send_apply {
 	int fd;			/* the volume's block device, open for writing */
 	uint32_t chunk_sectors;
@@ -403,13 +407,48 @@ struct send_apply {
 	bool unmap_holes;
 	uint64_t hole_chunks_zeroed;
 	uint64_t unsynced;	/* bytes written since the last send_apply_sync() */
+	/*
+	 * Data records are written asynchronously, SEND_APPLY_DEPTH at once
+	 * at most, each from a buffer of its own (send_apply_buffer()): a
+	 * provisioning write waits on the pool's worker, and one at a time
+	 * the receive would wait on every chunk.  A write that fails is
+	 * known when it completes: failed_seq is the lowest record whose
+	 * write failed with failed_err (every record before it that was
+	 * applied is written); failed_err 0: none failed.
+	 */
+	struct send_apply_aio *aio;	/* NULL: synchronous writes */
+	uint64_t failed_seq;
+	int failed_err;
 	char err[256];
 };
 
-/* Writes a data record or applies a hole record; err says why not. */
+#define SEND_APPLY_DEPTH 16
+
+/* Sets up the asynchronous writes of a (fd set); synchronous if impossible. */
+int send_apply_open(struct send_apply *a);
+/* Waits for the writes in flight and frees what open took. */
+void send_apply_close(struct send_apply *a);
+/*
+ * A buffer for the next record's payload (send_reader_lend()), free until
+ * send_apply_record() writes from it; *buf NULL when writes are
+ * synchronous.  May wait for the oldest write: returns its error if it
+ * failed.
+ */
+int send_apply_buffer(struct send_apply *a, void **buf, size_t *cap);
+/*
+ * Writes a data record (asynchronously if its payload is in the buffer
+ * send_apply_buffer() gave) or applies a hole record; err says why not.
+ * Returns a write failure of an earlier record as well.
+ */
 int send_apply_record(struct send_apply *a, const struct send_record *rec);
-/* Makes everything applied so far durable (the pool commits on flush). */
-int send_apply_sync(struct send_apply *a);
+/*
+ * Waits for every write, then makes everything written durable (the pool
+ * commits on flush).  *durable: the records applied below it are durable:
+ * all of them (SEND_NO_SEQ) when 0 is returned, those before the lowest
+ * record whose write failed when that failure is returned, none known (0)
+ * when the wait or the flush failed.
+ */
+int send_apply_sync(struct send_apply *a, uint64_t *durable);
 
 /*----------------------------------------------------------------
  * Reader (reader.c)
@@ -433,6 +472,9 @@ struct send_reader {
 	struct send_disk_rec rec;
 	void *payload;		/* 4 KiB aligned, payload_cap bytes */
 	size_t payload_cap;
+	void *lent;		/* send_reader_lend(): for the next record */
+	size_t lent_cap;
+	void *data;		/* the current record's payload: payload or lent */
 	char err[320];
 };
 
@@ -447,6 +489,12 @@ struct send_reader {
  */
 int send_reader_open(struct send_reader *r, send_read_fn read, void *ctx);
 int send_reader_next(struct send_reader *r, struct send_record *rec);
+/*
+ * The next record's payload goes to @buf (@cap bytes, not freed by the
+ * reader) if it fits: record.data then points there, and the caller may
+ * keep it after the next call.  For one send_reader_next() only.
+ */
+void send_reader_lend(struct send_reader *r, void *buf, size_t cap);
 void send_reader_close(struct send_reader *r);
 
 /*----------------------------------------------------------------

@@ -55,21 +55,31 @@ static uint32_t gf2_multmodp(uint32_t a, uint32_t b)
 	return p;
 }
 
-/* x^(8 len) mod P, by squaring: x^(2^k) for the set bits of 8 len. */
+/*
+ * x^(8 len) mod P: the product of x^(2^k) for the set bits k of 8 len.  The
+ * powers are squared once, on first use (the same values whoever computes
+ * them): a record of one chunk then costs two products, not twenty.
+ */
 static uint32_t x8nmodp(uint64_t len)
 {
-	uint32_t p = 1u << 31, sq = 1u << 30;	/* x^0, x^1 */
+	static uint32_t x2k[64];
+	uint32_t p = 1u << 31;	/* x^0 */
 	uint64_t n = len << 3;
+	unsigned int k;
 
-	for (; n; n >>= 1) {
-		if (n & 1)
-			p = gf2_multmodp(sq, p);
-		sq = gf2_multmodp(sq, sq);
+	if (!x2k[0]) {
+		p = 1u << 30;	/* x^1 */
+		for (k = 1; k < 64; k++)
+			x2k[k] = p = gf2_multmodp(p, p);
+		x2k[0] = 1u << 30;	/* last: the table is complete */
+		p = 1u << 31;
 	}
+	for (k = 0; n; n >>= 1, k++)
+		if (n & 1)
+			p = gf2_multmodp(x2k[k], p);
 	return p;
 }
 
-/* About 50 products for a 1 MiB record: nothing beside summing its bytes. */
 uint32_t send_crc32c_append(uint32_t crc, uint32_t tail, uint64_t len)
 {
 	return gf2_multmodp(x8nmodp(len), crc) ^ tail;
