@@ -439,6 +439,68 @@ static void test_stream_checksums(void)
 }
 
 /*
+ * Applies stream @b to @fd as receive does (each record read into a buffer
+ * the applier lends); *lent_used counts the data records read into it.
+ * Returns the first error; the applier is left open (sync and close next).
+ */
+static int apply_to(int fd, struct buf *b, struct send_apply *ap, struct send_reader *r,
+		    unsigned int *data_recs, unsigned int *lent_used)
+{
+	struct send_record rec = { 0 };
+	size_t cap;
+	void *buf;
+	int ret;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->fd = fd;
+	ap->chunk_sectors = CHUNK_SECTORS;
+	ap->size_sectors = SIZE_SECTORS;
+	*data_recs = *lent_used = 0;
+	ret = send_apply_open(ap);
+	b->pos = 0;
+	if (!ret)
+		ret = send_reader_open(r, buf_read, b);
+	while (!ret) {
+		ret = send_apply_buffer(ap, &buf, &cap);
+		if (ret)
+			break;
+		send_reader_lend(r, buf, cap);
+		ret = send_reader_next(r, &rec);
+		if (ret || rec.type == SEND_REC_END)
+			break;
+		if (rec.type == SEND_REC_DATA) {
+			(*data_recs)++;
+			*lent_used += rec.data == buf;
+		}
+		ret = send_apply_record(ap, &rec);
+	}
+	return ret;
+}
+
+/* Chunks of @fd that differ from the standard layout (holes: zeroes). */
+static unsigned int layout_mismatches(int fd)
+{
+	static unsigned char want[SEND_MAX_DATA], got[SEND_MAX_DATA];
+	uint64_t off, chunk, len;
+	unsigned int bad = 0;
+	bool hole;
+
+	for (off = 0; off < SIZE_SECTORS * 512ULL; off += CHUNK_SECTORS * 512) {
+		chunk = off / (CHUNK_SECTORS * 512);
+		len = CHUNK_SECTORS * 512;
+		hole = (chunk >= 10 && chunk < 140) || (chunk >= 270 && chunk < 299);
+		if (off + len > SIZE_SECTORS * 512ULL)
+			len = SIZE_SECTORS * 512ULL - off;
+		if (hole)
+			memset(want, 0, len);
+		else
+			fill(want, chunk, len);
+		bad += pread(fd, got, len, (off_t)off) != (ssize_t)len || memcmp(got, want, len);
+	}
+	return bad;
+}
+
+/*
  * Applying a stream with asynchronous writes (send/apply.c) to a file:
  * every data record is read into a lent buffer and written from it, the
  * file ends as the layout says (holes untouched), and a failed write is
@@ -446,93 +508,36 @@ static void test_stream_checksums(void)
  */
 static void test_apply(void)
 {
-	static unsigned char want[SEND_MAX_DATA], got[SEND_MAX_DATA];
 	char path[] = "/tmp/test-send-apply.XXXXXX";
 	struct buf b = make_stream(&std_layout);
-	struct send_apply ap = { 0 };
+	unsigned int lent_used, data_recs;
+	struct send_apply ap;
 	struct send_reader r;
-	struct send_record rec;
-	unsigned int lent_used = 0, data_recs = 0, bad = 0;
-	uint64_t durable = 0, off;
-	size_t cap;
-	void *buf;
+	uint64_t durable = 0;
 	int fd, ret;
 
 	fd = mkstemp(path);
 	check(fd >= 0, "apply: a scratch file");
 	if (fd < 0)
 		return;
-	ap.fd = fd;
-	ap.chunk_sectors = CHUNK_SECTORS;
-	ap.size_sectors = SIZE_SECTORS;
-	check(!send_apply_open(&ap) && ap.aio, "apply: asynchronous writes set up");
-	b.pos = 0;
-	ret = send_reader_open(&r, buf_read, &b);
-	while (!ret) {
-		ret = send_apply_buffer(&ap, &buf, &cap);
-		if (ret)
-			break;
-		send_reader_lend(&r, buf, cap);
-		ret = send_reader_next(&r, &rec);
-		if (ret || rec.type == SEND_REC_END)
-			break;
-		if (rec.type == SEND_REC_DATA) {
-			data_recs++;
-			lent_used += rec.data == buf;
-		}
-		ret = send_apply_record(&ap, &rec);
-	}
-	check(!ret && rec.type == SEND_REC_END, "apply: every record applied (%s)",
-	      ret ? ap.err : "ok");
+	ret = apply_to(fd, &b, &ap, &r, &data_recs, &lent_used);
+	check(ap.aio, "apply: asynchronous writes set up");
+	check(!ret, "apply: every record applied (%s)", ret ? ap.err : "ok");
 	check(data_recs == 4 && lent_used == data_recs,
 	      "apply: each data record read into the buffer it is written from (%u of %u)",
 	      lent_used, data_recs);
 	ret = send_apply_sync(&ap, &durable);
 	check(!ret && durable == SEND_NO_SEQ, "apply: sync waits for every write (%d)", ret);
-	for (off = 0; off < SIZE_SECTORS * 512ULL; off += CHUNK_SECTORS * 512) {
-		uint64_t chunk = off / (CHUNK_SECTORS * 512), len = CHUNK_SECTORS * 512;
-		bool hole = (chunk >= 10 && chunk < 140) || (chunk >= 270 && chunk < 299);
-
-		if (off + len > SIZE_SECTORS * 512ULL)
-			len = SIZE_SECTORS * 512ULL - off;
-		memset(got, 0xee, len);
-		if (pread(fd, got, len, (off_t)off) != (ssize_t)len && !hole) {
-			bad++;
-			continue;
-		}
-		if (hole) {
-			memset(want, 0, len);
-		} else {
-			fill(want, chunk, len);
-		}
-		bad += hole ? (pread(fd, got, len, (off_t)off) > 0 && memcmp(got, want, len)) :
-			!!memcmp(got, want, len);
-	}
-	check(!bad, "apply: the file holds every data chunk, and nothing in the holes (%u chunks differ)",
-	      bad);
 	send_apply_close(&ap);
 	send_reader_close(&r);
+	check(!layout_mismatches(fd),
+	      "apply: the file holds every data chunk, and nothing in the holes (%u chunks differ)",
+	      layout_mismatches(fd));
 	close(fd);
 
 	/* A descriptor that cannot be written: the first data record fails. */
 	fd = open(path, O_RDONLY);
-	memset(&ap, 0, sizeof(ap));
-	ap.fd = fd;
-	ap.chunk_sectors = CHUNK_SECTORS;
-	ap.size_sectors = SIZE_SECTORS;
-	send_apply_open(&ap);
-	b.pos = 0;
-	ret = send_reader_open(&r, buf_read, &b);
-	while (!ret) {
-		ret = send_apply_buffer(&ap, &buf, &cap);
-		if (ret)
-			break;
-		send_reader_lend(&r, buf, cap);
-		ret = send_reader_next(&r, &rec);
-		if (ret || rec.type == SEND_REC_END)
-			break;
-		ret = send_apply_record(&ap, &rec);
-	}
+	ret = apply_to(fd, &b, &ap, &r, &data_recs, &lent_used);
 	check(ret == -EBADF && strstr(ap.err, "record 1: writing 81920 bytes at byte 0"),
 	      "apply: a failed write names its record (%d: %s)", ret, ap.err);
 	ret = send_apply_sync(&ap, &durable);
