@@ -57,12 +57,6 @@ static int failed(struct send_apply *a, uint64_t seq, int err, const char *what,
 	return -err;
 }
 
-static void write_failed(struct send_apply *a, uint64_t seq, int err, uint64_t off,
-			 uint64_t len)
-{
-	failed(a, seq, err, "writing", off, len);
-}
-
 /* Collects at least @min finished writes (all in flight: any number). */
 static int reap(struct send_apply *a, unsigned int min)
 {
@@ -79,15 +73,16 @@ static int reap(struct send_apply *a, unsigned int min)
 		/* The writes' fate is unknown: none of them counts as written. */
 		for (i = 0; i < SEND_APPLY_DEPTH; i++)
 			if (q->slot[i].busy)
-				write_failed(a, q->slot[i].seq, -n, q->slot[i].off, q->slot[i].len);
+				failed(a, q->slot[i].seq, -n, "writing", q->slot[i].off,
+				       q->slot[i].len);
 		return n;
 	}
 	for (i = 0; i < n; i++) {
 		s = ev[i].data;
 		if ((long)ev[i].res < 0)
-			write_failed(a, s->seq, (int)-(long)ev[i].res, s->off, s->len);
+			failed(a, s->seq, (int)-(long)ev[i].res, "writing", s->off, s->len);
 		else if (ev[i].res != s->len)
-			write_failed(a, s->seq, EIO, s->off, s->len);
+			failed(a, s->seq, EIO, "writing", s->off, s->len);
 		s->busy = false;
 		q->inflight--;
 	}
@@ -181,8 +176,7 @@ static bool write_async(struct send_apply *a, const struct send_record *rec,
 	if (*r == 0 || *r == -EAGAIN)
 		return false;		/* no room in the kernel: write it now */
 	if (*r != 1) {
-		write_failed(a, rec->seq, -*r, off, rec->len);
-		*r = a->failed_err;
+		*r = failed(a, rec->seq, -*r, "writing", off, rec->len);
 		return true;
 	}
 	s->busy = true;

@@ -63,16 +63,14 @@ static uint32_t gf2_multmodp(uint32_t a, uint32_t b)
 static uint32_t x8nmodp(uint64_t len)
 {
 	static uint32_t x2k[64];
-	uint32_t p = 1u << 31;	/* x^0 */
+	uint32_t p = 1u << 31, sq = 1u << 30;	/* x^0, x^1 */
 	uint64_t n = len << 3;
 	unsigned int k;
 
 	if (!x2k[0]) {
-		p = 1u << 30;	/* x^1 */
 		for (k = 1; k < 64; k++)
-			x2k[k] = p = gf2_multmodp(p, p);
+			x2k[k] = sq = gf2_multmodp(sq, sq);
 		x2k[0] = 1u << 30;	/* last: the table is complete */
-		p = 1u << 31;
 	}
 	for (k = 0; n; n >>= 1, k++)
 		if (n & 1)
