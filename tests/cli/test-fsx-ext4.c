@@ -6,12 +6,16 @@
  * whose 4 block groups are fsx's groups, one indexed by e2fsck -D),
  * against libext2fs's
  * own inode scan, directory iteration and namei, and against the tree:
- *  - dirs_in_group: every allocated directory, once, with its gen/mode;
+ *  - dirs_in_group: every allocated directory, once, with its gen/mode,
+ *    from the walk of the tree (no group scanned), and still every one
+ *    where the walk cannot vouch for a group (a group's directory count
+ *    made wrong with debugfs: that group alone scanned; no file types in
+ *    entries: every group with directories scanned);
  *  - inodes_in: the allocated inodes of each inode table and of ranges
  *    starting or ending mid-table;
  *  - dir_entries: the entries but . and .., as libext2fs and the tree say;
- *  - dir_key: the lowest inode number of a one-block directory, of an
- *    htree directory's first leaf;
+ *  - dir_sample: the inodes of a one-block directory, of an htree
+ *    directory's first leaf, some of a larger one's;
  *  - get of inode 0 or past s_inodes_count: -ENOENT.
  * No kernel: mkfs.ext4 (e2fsprogs) and libext2fs only.
  *
@@ -53,6 +57,7 @@ struct src_dir {
 static const struct src_dir src_dirs[] = {
 	{ "d0", 50 },		/* one 1 KiB block */
 	{ "d1", 120 },
+	{ "d1/sub", 5 },	/* after d1's files: d1 is listed to its end */
 	{ "d2", 200 },		/* + "link", a hard link to d0/f0000 */
 	{ "d3", 300 },
 	{ "nest/sub", 60 },	/* nest holds sub only */
@@ -293,7 +298,12 @@ static void seen_reset(struct seen *s, struct ref *r, bool dirs)
 	memset(s->count, 0, r->nr + 1);
 }
 
-static void check_dirs_in_group(const char *img, void *x, struct ref *r, struct seen *s)
+/*
+ * @scanned: the block groups expected to be scanned for directories (-1:
+ * every group holding directories).
+ */
+static void check_dirs_in_group(const char *img, void *x, struct ref *r, struct seen *s,
+				int scanned)
 {
 	uint64_t g, ng = ext4_fsx_ops.nr_groups(x), ino, want = 0, missing = 0, twice = 0;
 	int err = 0;
@@ -318,6 +328,12 @@ static void check_dirs_in_group(const char *img, void *x, struct ref *r, struct 
 	      PRIu64 " missing, %" PRIu64 " twice, %u in another group, %u wrong: first %"
 	      PRIu64 ")", img, ng, want, err, missing, twice, s->wrong_group, s->bad,
 	      s->first_bad);
+	if (scanned < 0)
+		for (g = 0, scanned = 0; g < r->fs->group_desc_count; g++)
+			scanned += ext2fs_bg_used_dirs_count(r->fs, (dgrp_t)g) != 0;
+	check(ext4_fsx_ops.dir_groups_scanned(x) == (uint64_t)scanned,
+	      "%s: %d block groups scanned for directories (%" PRIu64 ")", img, scanned,
+	      ext4_fsx_ops.dir_groups_scanned(x));
 }
 
 /* Where inode @ino is stored: its byte offset on the volume. */
@@ -423,6 +439,18 @@ static void check_tree(const char *img, void *x, struct ref *r)
 			ok = !ext2fs_namei(r->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
 			names_add(&want, name, strlen(name), ino);
 		}
+		for (unsigned int c = 0; ok && c < NR_SRC; c++) {
+			/* A source directory made inside this one. */
+			size_t n = strlen(src_dirs[d].path);
+			const char *sub = src_dirs[c].path + n + 1;
+
+			if (strncmp(src_dirs[c].path, src_dirs[d].path, n) ||
+			    src_dirs[c].path[n] != '/' || strchr(sub, '/'))
+				continue;
+			ok = !ext2fs_namei(r->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, src_dirs[c].path,
+					   &ino);
+			names_add(&want, sub, strlen(sub), ino);
+		}
 		if (ok && !strcmp(src_dirs[d].path, "d2")) {
 			/* The hard link: d0/f0000's inode. */
 			ok = !ext2fs_namei(r->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, "d0/f0000", &ino);
@@ -438,35 +466,29 @@ static void check_tree(const char *img, void *x, struct ref *r)
 	}
 }
 
-static uint64_t min_entry(struct ref *r, uint64_t dir, bool *found, uint64_t key)
+/* "/ino" of each entry of directory @dir; whether @ino is among them. */
+static bool entry_inodes(struct ref *r, uint64_t dir, struct names *all)
 {
 	struct names s = { 0 };
-	uint64_t lo = 0, v;
 	size_t i;
 
-	*found = false;
 	if (ref_entries(r, dir, &s))
-		return 0;
-	for (i = 0; i < s.n; i++) {
-		v = strtoull(strrchr(s.v[i], '/') + 1, NULL, 10);
-		if (!lo || v < lo)
-			lo = v;
-		*found |= v == key;
-	}
+		return false;
+	for (i = 0; i < s.n; i++)
+		names_add(all, "", 0, strtoull(strrchr(s.v[i], '/') + 1, NULL, 10));
 	names_free(&s);
-	return lo;
+	return true;
 }
 
-/* The lowest inode of htree directory @dir's first leaf (block 1). */
-static uint64_t leaf_min(struct ref *r, uint64_t dir)
+/* "/ino" of each entry in block @lblk of directory @dir. */
+static void block_inodes(struct ref *r, uint64_t dir, blk64_t lblk, struct names *out)
 {
 	struct ext2_dir_entry *de;
 	unsigned int off, rec_len, len;
-	uint64_t lo = 0;
 	blk64_t pblk = 0;
 	char *buf = malloc(r->bs);
 
-	if (ext2fs_bmap2(r->fs, (ext2_ino_t)dir, NULL, NULL, 0, 1, NULL, &pblk) ||
+	if (ext2fs_bmap2(r->fs, (ext2_ino_t)dir, NULL, NULL, 0, lblk, NULL, &pblk) ||
 	    ext2fs_read_dir_block4(r->fs, pblk, buf, 0, (ext2_ino_t)dir))
 		goto out;
 	for (off = 0; off < r->bs; off += rec_len) {
@@ -474,48 +496,68 @@ static uint64_t leaf_min(struct ref *r, uint64_t dir)
 		if (ext2fs_get_rec_len(r->fs, de, &rec_len) || !rec_len)
 			break;
 		len = ext2fs_dirent_name_len(de);
-		if (de->inode && (!lo || de->inode < lo) && len &&
-		    !(len <= 2 && !memcmp(de->name, "..", len)))
-			lo = de->inode;
+		if (de->inode && len && !(len <= 2 && !memcmp(de->name, "..", len)))
+			names_add(out, "", 0, de->inode);
 	}
 out:
 	free(buf);
-	return lo;
+}
+
+static int sample_cb(void *ctx, uint64_t ino)
+{
+	names_add(ctx, "", 0, ino);
+	return 0;
+}
+
+/* Every sample is one of @all's. */
+static bool names_subset(struct names *sub, struct names *all)
+{
+	size_t i;
+
+	for (i = 0; i < sub->n; i++)
+		if (!bsearch(&sub->v[i], all->v, all->n, sizeof(*all->v), cmp_str))
+			return false;
+	return true;
 }
 
 /*
- * One-block directories: the lowest entry; inline: that or none; htree:
- * the lowest of the first leaf; other larger: none or one of its entries
- * (the lowest of its first block).
+ * One-block directories: all their entries; inline: those or none; htree:
+ * the entries of the first leaf; other larger ones: some of their entries.
  */
-static void check_dir_key(const char *img, void *x, struct ref *r)
+static void check_dir_sample(const char *img, void *x, struct ref *r)
 {
-	uint64_t ino, key, lo, one = 0, inl = 0, big = 0, htree = 0, bad = 0, first_bad = 0;
-	bool found, ok, is_inline;
+	uint64_t ino, one = 0, inl = 0, big = 0, htree = 0, bad = 0, first_bad = 0;
+	struct names got = { 0 }, all = { 0 }, leaf = { 0 };
+	bool ok;
 
 	for (ino = 1; ino <= r->nr; ino++) {
 		if (!ref_is_dir(r, ino))
 			continue;
-		is_inline = r->in[ino].flags & EXT4_INLINE_DATA_FL;
-		ok = !ext4_fsx_ops.dir_key(x, ino, &key);
-		lo = min_entry(r, ino, &found, key);
-		if (is_inline) {
+		ok = !ext4_fsx_ops.dir_sample(x, ino, sample_cb, &got) &&
+		     entry_inodes(r, ino, &all);
+		if (all.n)
+			qsort(all.v, all.n, sizeof(*all.v), cmp_str);
+		if (r->in[ino].flags & EXT4_INLINE_DATA_FL) {
 			inl++;
-			ok = ok && (!key || key == lo);
+			ok = ok && (!got.n || names_equal(&got, &all));
 		} else if (r->in[ino].size == r->bs) {
 			one++;
-			ok = ok && key == lo;
+			ok = ok && got.n && names_equal(&got, &all);
 		} else if (r->in[ino].flags & EXT2_INDEX_FL) {
 			htree++;
-			ok = ok && key && key == leaf_min(r, ino);
+			block_inodes(r, ino, 1, &leaf);
+			ok = ok && got.n && got.n < all.n && names_equal(&got, &leaf);
 		} else {
 			big++;
-			ok = ok && (!key || found);
+			ok = ok && names_subset(&got, &all);
 		}
 		if (!ok && !bad++)
 			first_bad = ino;
+		names_free(&got);
+		names_free(&all);
+		names_free(&leaf);
 	}
-	check(one && !bad, "%s: dir_key of %" PRIu64 " one-block, %" PRIu64 " inline, %"
+	check(one && !bad, "%s: dir_sample of %" PRIu64 " one-block, %" PRIu64 " inline, %"
 	      PRIu64 " htree and %" PRIu64 " other directories (%" PRIu64 " wrong: first %"
 	      PRIu64 ")", img, one, inl, htree, big, bad, first_bad);
 }
@@ -540,8 +582,13 @@ static void check_get(const char *img, void *x, struct ref *r)
 	      "%s: get of inode %" PRIu64 ": as scanned", img, some);
 }
 
-/* One image: mkfs.ext4 -d of the tree, then every check. */
-static void test_image(const char *name, const char *mkfs_opts, bool htree)
+/*
+ * One image: mkfs.ext4 -d of the tree (then e2fsck -D with @htree, then
+ * debugfs -w -R of each of @debugfs), then every check; @scanned as
+ * check_dirs_in_group()'s.
+ */
+static void test_image(const char *name, const char *mkfs_opts, bool htree,
+		       const char *const *debugfs, int scanned)
 {
 	struct fs_view v;
 	char img[sizeof(v.dev)], cmd[3 * PATH_MAX];
@@ -561,22 +608,28 @@ static void test_image(const char *name, const char *mkfs_opts, bool htree)
 			return;
 		}
 	}
+	for (; debugfs && *debugfs; debugfs++) {
+		snprintf(cmd, sizeof(cmd), "debugfs -w -R '%s' %s >/dev/null 2>&1", *debugfs, img);
+		xsystem(cmd);
+	}
 	memset(&v, 0, sizeof(v));
 	snprintf(v.dev, sizeof(v.dev), "%s", img);
 	if (ref_open(&r, img) || ext4_fsx_ops.open(&v, &x)) {
 		check(false, "%s: open", name);
 		return;
 	}
-	check(ext4_fsx_ops.dir_entries && ext4_fsx_ops.dir_key,
-	      "%s: dir_entries and dir_key are implemented", name);
-	if (!ext4_fsx_ops.dir_entries || !ext4_fsx_ops.dir_key)
+	check(ext4_fsx_ops.dir_entries && ext4_fsx_ops.dir_sample &&
+	      ext4_fsx_ops.dir_groups_scanned,
+	      "%s: dir_entries, dir_sample and dir_groups_scanned are implemented", name);
+	if (!ext4_fsx_ops.dir_entries || !ext4_fsx_ops.dir_sample ||
+	    !ext4_fsx_ops.dir_groups_scanned)
 		goto out;
 	s.count = malloc(r.nr + 1);
-	check_dirs_in_group(name, x, &r, &s);
+	check_dirs_in_group(name, x, &r, &s, scanned);
 	check_inodes_in(name, x, &r, &s);
 	check_dir_entries(name, x, &r);
 	check_tree(name, x, &r);
-	check_dir_key(name, x, &r);
+	check_dir_sample(name, x, &r);
 	check_get(name, x, &r);
 	free(s.count);
 out:
@@ -587,6 +640,10 @@ out:
 
 int main(void)
 {
+	/* Group 0 holds the root: its count made wrong, the walk is not trusted there. */
+	static const char *const wrong_count[] = {
+		"set_bg 0 used_dirs_count 200", "set_bg 0 checksum calc", NULL
+	};
 	char cmd[PATH_MAX + 16];
 
 	if (!mkdtemp(tmp)) {
@@ -595,13 +652,16 @@ int main(void)
 	}
 	make_tree();
 	/* 256 inodes a group: the tree spans groups 0-2, group 3 is unused. */
-	test_image("ext4", "-N 1024", false);
+	test_image("ext4", "-N 1024", false, NULL, 0);
 	/* tiny's 2 entries are stored in its inode. */
-	test_image("ext4-inline", "-O inline_data", false);
+	test_image("ext4-inline", "-O inline_data", false, NULL, 0);
 	/* Without flex_bg fsx's groups are the 4 block groups. */
-	test_image("ext4-noflex", "-N 1024 -O ^flex_bg", false);
+	test_image("ext4-noflex", "-N 1024 -O ^flex_bg", false, NULL, 0);
 	/* d1, d2, d3 with an htree index, their entries in hash order. */
-	test_image("ext4-htree", "-N 1024", true);
+	test_image("ext4-htree", "-N 1024", true, NULL, 0);
+	test_image("ext4-wrong-count", "-N 1024", false, wrong_count, 1);
+	/* Entries without file types: no walk, every group scanned. */
+	test_image("ext4-nofiletype", "-N 1024 -O ^filetype", false, NULL, -1);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	xsystem(cmd);
 	printf("fsx-ext4: %d passed, %d failed\n", passed, failed);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include <libdevmapper.h>
 
@@ -28,6 +29,7 @@
 
 static char last_error[256];
 static bool debug;
+static struct timespec debug_last;
 
 static void dmc_log(int level, const char *file, int line, int dm_errno,
 		    const char *fmt, ...)
@@ -60,6 +62,20 @@ void dmc_setup(void)
 
 	debug = d && *d && strcmp(d, "0");
 	dm_log_with_errno_init(dmc_log);
+	clock_gettime(CLOCK_MONOTONIC, &debug_last);
+}
+
+void dmc_debug_step(const char *step)
+{
+	struct timespec now;
+
+	if (!debug)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "dmcowctl: %s: %.3f ms\n", step,
+		(now.tv_sec - debug_last.tv_sec) * 1e3 +
+		(now.tv_nsec - debug_last.tv_nsec) / 1e6);
+	debug_last = now;
 }
 
 const char *dmc_last_error(void)

@@ -36,6 +36,11 @@ struct dmc_target {
 void dmc_setup(void);
 /* The last error libdevmapper reported, or a generic sentence. */
 const char *dmc_last_error(void);
+/*
+ * With DMCOWCTL_DEBUG: "dmcowctl: STEP: N.NNN ms" on stderr, the time since
+ * the previous call (or dmc_setup()), to see where a command spends it.
+ */
+void dmc_debug_step(const char *step);
 
 int dmc_info(const char *name, struct dmc_info *info);
 int dmc_info_devno(uint32_t major, uint32_t minor, struct dmc_info *info,

@@ -23,6 +23,7 @@
 #include "names.h"
 #include "objcmp.h"
 #include "diff.h"
+#include "dm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -752,6 +753,7 @@ static int diff_compute(struct diff *d)
 	int r;
 
 	r = find_candidates(d);
+	dmc_debug_step("changed chunks and their inodes");
 	/* Directory events of the changed directories (d->nr may grow later). */
 	for (i = 0, nr = d->nr; !r && i < nr; i++)
 		if (is_dir(&d->c[i], 0) || is_dir(&d->c[i], 1))
@@ -760,8 +762,10 @@ static int diff_compute(struct diff *d)
 		r = event_objects(d);
 	if (!r)
 		r = object_lines(d);
+	dmc_debug_step("changed directories and objects compared");
 	if (!r)
 		r = pending_lines(d);
+	dmc_debug_step("names found");
 	return r;
 }
 
@@ -777,6 +781,7 @@ int diff_run(const struct diff_opts *o)
 	r = view_open(o->pool, o->a, NULL, 0, &d->v[0]);
 	if (!r)
 		r = view_open(o->pool, o->b, NULL, 0, &d->v[1]);
+	dmc_debug_step("views");
 	if (r)
 		goto out;
 	r = DMCOWCTL_EXIT_ERR;
@@ -801,6 +806,7 @@ int diff_run(const struct diff_opts *o)
 		close(rc);
 	if (fsx_open(d->v[0], &d->x[0]) || fsx_open(d->v[1], &d->x[1]))
 		goto out;
+	dmc_debug_step("filesystems opened");
 	rc = diff_compute(d);
 	if (rc) {
 		dmcowctl_err("cannot compare %s/%s and %s/%s: %s", o->pool, o->a, o->pool,
@@ -812,7 +818,9 @@ int diff_run(const struct diff_opts *o)
 out:
 	free(norm);
 	diff_free(d);
+	dmc_debug_step("output");
 	rc = view_close_pair(d->v[0], d->v[1]);
+	dmc_debug_step("views removed");
 	free(d);
 	return r ? r : rc;
 }

@@ -4,8 +4,9 @@
  * table blocks in a byte range of the volume, by arithmetic on the group
  * descriptors (group g's table starts at inode_table_loc(g); inode
  * g * inodes_per_group + i + 1 is at byte i * inode_size of it), the
- * directories of one flex group (a group's scan stops at its directory
- * count) and a directory's entries read from its blocks.  Groups whose
+ * directories of one flex group (from a walk of the directory tree that
+ * lists only directories with subdirectories, or a scan of the group's
+ * inode table) and a directory's entries read from its blocks.  Groups whose
  * inodes were never used (INODE_UNINIT, itable_unused) are skipped: lazy
  * init writes there are no change.
  */
@@ -18,13 +19,31 @@
 
 #include <ext2fs/ext2fs.h>
 
+/*
+ * Every directory reachable from the root, found by a walk that lists only
+ * the directories with subdirectories (a link count above 2, find's leaf
+ * optimisation) and stops listing one when all its subdirectories are
+ * found: its cost follows the directories of the tree, not its files.  A
+ * block group whose directory count (bg_used_dirs_count) differs from the
+ * directories found there (an unlinked directory still open, a wrong link
+ * count) has its inode table scanned instead.
+ */
+struct dir_index {
+	struct fsx_inode *d;	/* sorted by inode number */
+	size_t nr, cap;
+	uint32_t *per_group;	/* directories found in each block group */
+	bool built, usable;
+	uint64_t groups_scanned;	/* block groups scanned instead */
+};
+
 struct ext4x {
 	ext2_filsys fs;
 	unsigned int inode_size, per_block;
 	unsigned int flex_log;	/* groups per flex group, log2 (0: no flex_bg) */
 	void *buf;		/* one inode, inode_size bytes */
 	void *itable;		/* ITABLE_READ blocks of an inode table */
-	void *dirblock;		/* one directory block, for dir_key */
+	void *dirblock;		/* one directory block, for dir_sample */
+	struct dir_index dirs;
 };
 
 /* Inode-table blocks read at once by inodes_in. */
@@ -73,6 +92,8 @@ static void ext4x_close(void *priv)
 	free(e->buf);
 	free(e->itable);
 	free(e->dirblock);
+	free(e->dirs.d);
+	free(e->dirs.per_group);
 	free(e);
 }
 
@@ -273,18 +294,6 @@ static int dirs_in_block_group(struct ext4x *e, dgrp_t g, fsx_inode_fn fn, void 
 	return itable_range(e, g, it, it + e->fs->inode_blocks_per_group, &w);
 }
 
-static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
-			       void *ctx)
-{
-	struct ext4x *e = priv;
-	uint64_t g = group << e->flex_log, last = (group + 1) << e->flex_log;
-	int r = 0;
-
-	for (; !r && g < last && g < e->fs->group_desc_count; g++)
-		r = dirs_in_block_group(e, (dgrp_t)g, fn, ctx);
-	return r;
-}
-
 /* "." or "..": by name, since inline directories report ".." as an entry. */
 static bool dot_name(const char *name, unsigned int len)
 {
@@ -315,6 +324,25 @@ static int dir_walk_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de,
 	return w->r ? DIRENT_ABORT : 0;
 }
 
+/* ext2fs_dir_iterate2() of @dir, inline or in blocks, reading its inode. */
+static errcode_t iterate_dir(struct ext4x *e, ext2_ino_t dir,
+			     int (*fn)(ext2_ino_t, int, struct ext2_dir_entry *,
+				       int, int, char *, void *),
+			     void *priv)
+{
+	struct ext2_inode in;
+	errcode_t err;
+	int flags = 0;
+
+	/* libext2fs fails a block directory walked with the inline flag. */
+	err = ext2fs_read_inode(e->fs, dir, &in);
+	if (err)
+		return err;
+	if (in.i_flags & EXT4_INLINE_DATA_FL)
+		flags = DIRENT_FLAG_INCLUDE_INLINE_DATA;
+	return ext2fs_dir_iterate2(e->fs, dir, flags, NULL, fn, priv);
+}
+
 /*
  * The entries of directory @dir read from its blocks (htree interior
  * blocks read as empty): no file handle, path or kernel readdir, whose
@@ -324,17 +352,9 @@ static int ext4x_dir_entries(void *priv, uint64_t dir, fsx_dirent_fn fn, void *c
 {
 	struct ext4x *e = priv;
 	struct dir_walk w = { .fn = fn, .ctx = ctx };
-	struct ext2_inode in;
 	errcode_t err;
-	int flags = 0;
 
-	/* libext2fs fails a block directory walked with the inline flag. */
-	err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &in);
-	if (!err && (in.i_flags & EXT4_INLINE_DATA_FL))
-		flags = DIRENT_FLAG_INCLUDE_INLINE_DATA;
-	if (!err)
-		err = ext2fs_dir_iterate2(e->fs, (ext2_ino_t)dir, flags, NULL,
-					  dir_walk_entry, &w);
+	err = iterate_dir(e, (ext2_ino_t)dir, dir_walk_entry, &w);
 	if (err && !w.r) {
 		dmcowctl_err("libext2fs cannot read directory %llu: %s",
 			     (unsigned long long)dir, error_message(err));
@@ -343,12 +363,167 @@ static int ext4x_dir_entries(void *priv, uint64_t dir, fsx_dirent_fn fn, void *c
 	return w.r < 0 ? w.r : 0;
 }
 
+/*----------------------------------------------------------------*/
+/* The directory index */
+
+struct subdir_walk {
+	ext2_ino_t *stack;	/* directories found, not yet read */
+	size_t nr, cap;
+	uint32_t want, found;	/* want 0: every entry */
+	int r;
+};
+
+static int subdir_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de,
+			int offset, int blocksize, char *buf, void *priv)
+{
+	struct subdir_walk *w = priv;
+
+	(void)dir;
+	(void)offset;
+	(void)blocksize;
+	(void)buf;
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || !de->inode ||
+	    ext2fs_dirent_file_type(de) != EXT2_FT_DIR ||
+	    dot_name(de->name, ext2fs_dirent_name_len(de)))
+		return 0;
+	w->r = FS_GROW(w->stack, w->nr, w->cap);
+	if (w->r)
+		return DIRENT_ABORT;
+	w->stack[w->nr++] = de->inode;
+	return ++w->found == w->want ? DIRENT_ABORT : 0;
+}
+
 /*
- * The lowest inode number in the first block of entries of @dir (block 1
- * of an htree directory: block 0 holds the index root).  One block read;
- * inline directories get no key.
+ * Directory @ino into the index, and its subdirectories onto the walk's
+ * stack: none if its link count says it has none, else its entries up to
+ * the last subdirectory (a link count of 1: more than ext4 counts, all).
  */
-static int ext4x_dir_key(void *priv, uint64_t dir, uint64_t *key)
+static int index_dir(struct ext4x *e, ext2_ino_t ino, struct subdir_walk *w)
+{
+	struct dir_index *x = &e->dirs;
+	struct ext2_inode_large *in = e->buf;
+	errcode_t err;
+
+	err = ext2fs_read_inode_full(e->fs, ino, e->buf, e->inode_size);
+	if (err) {
+		dmcowctl_err("libext2fs cannot read inode %u: %s", ino, error_message(err));
+		return -EIO;
+	}
+	if (!LINUX_S_ISDIR(in->i_mode) || !allocated(e, ino, e->buf))
+		return 0;	/* a stale file type: the group counts catch it */
+	if (FS_GROW(x->d, x->nr, x->cap))
+		return -ENOMEM;
+	to_fsx(e, ino, in, &x->d[x->nr++]);
+	x->per_group[(ino - 1) / EXT2_INODES_PER_GROUP(e->fs->super)]++;
+	if (in->i_links_count == 2)
+		return 0;
+	w->want = in->i_links_count > 2 ? in->i_links_count - 2u : 0;
+	w->found = 0;
+	err = iterate_dir(e, ino, subdir_entry, w);
+	if (w->r)
+		return w->r;
+	if (err) {
+		dmcowctl_err("libext2fs cannot read directory %u: %s", ino, error_message(err));
+		return -EIO;
+	}
+	return 0;
+}
+
+static int cmp_fsx_ino(const void *a, const void *b)
+{
+	const struct fsx_inode *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Builds the index (once); without file types in entries it is not used. */
+static int build_dir_index(struct ext4x *e)
+{
+	struct dir_index *x = &e->dirs;
+	struct subdir_walk w = { 0 };
+	ext2fs_inode_bitmap seen = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+	int r = 0;
+
+	if (x->built)
+		return 0;
+	x->built = true;
+	if (!ext2fs_has_feature_filetype(e->fs->super))
+		return 0;
+	x->per_group = calloc(e->fs->group_desc_count, sizeof(*x->per_group));
+	err = ext2fs_allocate_inode_bitmap(e->fs, "directories walked", &seen);
+	if (!x->per_group || err || FS_GROW(w.stack, w.nr, w.cap)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	w.stack[w.nr++] = EXT2_ROOT_INO;
+	while (!r && w.nr) {
+		ino = w.stack[--w.nr];
+		if (!ino || ino > e->fs->super->s_inodes_count ||
+		    ext2fs_test_inode_bitmap2(seen, ino))
+			continue;	/* corrupt or a cycle: the group counts catch it */
+		ext2fs_mark_inode_bitmap2(seen, ino);
+		r = index_dir(e, ino, &w);
+	}
+	qsort(x->d, x->nr, sizeof(*x->d), cmp_fsx_ino);
+	x->usable = !r;
+out:
+	if (seen)
+		ext2fs_free_inode_bitmap(seen);
+	free(w.stack);
+	return r;
+}
+
+/* Directories of block group @g: the index's if it has them all, or a scan. */
+static int dirs_of_block_group(struct ext4x *e, dgrp_t g, fsx_inode_fn fn, void *ctx)
+{
+	struct dir_index *x = &e->dirs;
+	uint64_t ipg = EXT2_INODES_PER_GROUP(e->fs->super);
+	size_t lo = 0, hi = x->nr, mid;
+	int r = 0;
+
+	if (!x->usable || x->per_group[g] != ext2fs_bg_used_dirs_count(e->fs, g)) {
+		x->groups_scanned += ext2fs_bg_used_dirs_count(e->fs, g) != 0;
+		return dirs_in_block_group(e, g, fn, ctx);
+	}
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (x->d[mid].ino <= (uint64_t)g * ipg)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; !r && lo < x->nr && x->d[lo].ino <= (uint64_t)(g + 1) * ipg; lo++)
+		r = fn(ctx, &x->d[lo]);
+	return r;
+}
+
+static uint64_t ext4x_dir_groups_scanned(void *priv)
+{
+	return ((struct ext4x *)priv)->dirs.groups_scanned;
+}
+
+static int ext4x_dirs_in_group(void *priv, uint64_t group, fsx_inode_fn fn,
+			       void *ctx)
+{
+	struct ext4x *e = priv;
+	uint64_t g = group << e->flex_log, last = (group + 1) << e->flex_log;
+	int r;
+
+	r = build_dir_index(e);
+	for (; !r && g < last && g < e->fs->group_desc_count; g++)
+		r = dirs_of_block_group(e, (dgrp_t)g, fn, ctx);
+	return r;
+}
+
+/*
+ * The inode numbers in the first block of entries of @dir (block 1 of an
+ * htree directory: block 0 holds the index root).  One block read; inline
+ * directories give none.
+ */
+static int ext4x_dir_sample(void *priv, uint64_t dir,
+			    int (*fn)(void *ctx, uint64_t ino), void *ctx)
 {
 	struct ext4x *e = priv;
 	struct ext2_dir_entry *de;
@@ -356,15 +531,15 @@ static int ext4x_dir_key(void *priv, uint64_t dir, uint64_t *key)
 	unsigned int off, rec_len, len;
 	blk64_t pblk = 0;
 	errcode_t err;
+	int r;
 
-	*key = 0;
 	err = ext2fs_read_inode(e->fs, (ext2_ino_t)dir, &in);
 	if (err || (in.i_flags & EXT4_INLINE_DATA_FL))
 		return 0;
 	err = ext2fs_bmap2(e->fs, (ext2_ino_t)dir, &in, NULL, 0,
 			   (in.i_flags & EXT2_INDEX_FL) ? 1 : 0, NULL, &pblk);
 	if (err || !pblk || io_channel_read_blk64(e->fs->io, pblk, 1, e->dirblock))
-		return 0;	/* no key: the directory is listed in turn */
+		return 0;	/* no sample: the directory is listed in turn */
 	for (off = 0; off + 8 <= e->fs->blocksize; off += rec_len) {
 		de = (struct ext2_dir_entry *)((char *)e->dirblock + off);
 		if (ext2fs_get_rec_len(e->fs, de, &rec_len) || rec_len < 8 ||
@@ -373,8 +548,9 @@ static int ext4x_dir_key(void *priv, uint64_t dir, uint64_t *key)
 		len = ext2fs_dirent_name_len(de);
 		if (!de->inode || len + 8 > rec_len || dot_name(de->name, len))
 			continue;
-		if (!*key || de->inode < *key)
-			*key = de->inode;
+		r = fn(ctx, de->inode);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -388,5 +564,6 @@ const struct fsx_ops ext4_fsx_ops = {
 	.get = ext4x_get,
 	.dirs_in_group = ext4x_dirs_in_group,
 	.dir_entries = ext4x_dir_entries,
-	.dir_key = ext4x_dir_key,
+	.dir_sample = ext4x_dir_sample,
+	.dir_groups_scanned = ext4x_dir_groups_scanned,
 };

@@ -62,11 +62,19 @@ struct fsx_ops {
 	 */
 	int (*dir_entries)(void *priv, uint64_t dir, fsx_dirent_fn fn, void *ctx);
 	/*
-	 * Optional: a key of directory @dir for predicting which directory
-	 * names a file: the lowest inode number among its first entries (0:
-	 * none).
+	 * Optional: a sample of the inode numbers directory @dir names, for
+	 * predicting which directory names a file (ext4: the entries of its
+	 * first block of entries, which for an htree directory is a sample of
+	 * all its entries in hash order).  A non-zero return of @fn stops and
+	 * is returned.
 	 */
-	int (*dir_key)(void *priv, uint64_t dir, uint64_t *key);
+	int (*dir_sample)(void *priv, uint64_t dir,
+			  int (*fn)(void *ctx, uint64_t ino), void *ctx);
+	/*
+	 * Optional: how many block groups had their inode table scanned for
+	 * directories (those a walk of the tree could not vouch for).
+	 */
+	uint64_t (*dir_groups_scanned)(void *priv);
 };
 
 extern const struct fsx_ops ext4_fsx_ops, xfs_fsx_ops;

@@ -245,16 +245,25 @@ static int cmp_want_sort(const void *a, const void *b)
 	return x->ino < y->ino ? -1 : x->ino > y->ino;
 }
 
-/* A directory of the wanted inodes' groups, to be listed. */
+/*----------------------------------------------------------------*/
+/* Predicting a file's directory from samples of what directories name */
+
 struct cand_dir {
 	struct fsx_inode d;
-	uint64_t key;		/* fsx dir_key, 0: none */
 	bool listed;
+};
+
+/* An inode number directory dir (an index into cand_dirs.c) names. */
+struct sample {
+	uint64_t ino;
+	size_t dir;
 };
 
 struct cand_dirs {
 	struct cand_dir *c;
 	size_t nr, cap;
+	struct sample *s;
+	size_t ns, cap_s;
 };
 
 static int collect_dir(void *ctx, const struct fsx_inode *d)
@@ -267,26 +276,43 @@ static int collect_dir(void *ctx, const struct fsx_inode *d)
 	return 0;
 }
 
-static int cmp_cand_key(const void *a, const void *b)
+/* A sample of the last directory collected. */
+static int add_sample(void *ctx, uint64_t ino)
 {
-	const struct cand_dir *x = a, *y = b;
+	struct cand_dirs *cd = ctx;
 
-	return x->key < y->key ? -1 : x->key > y->key;
+	if (FS_GROW(cd->s, cd->ns, cd->cap_s))
+		return -ENOMEM;
+	cd->s[cd->ns++] = (struct sample){ .ino = ino, .dir = cd->nr - 1 };
+	return 0;
 }
 
-/* The candidate with the largest key not above @ino (keys sorted), or NULL. */
-static struct cand_dir *predicted_dir(struct cand_dirs *cd, uint64_t ino)
+static int cmp_sample(const void *a, const void *b)
 {
-	size_t lo = 0, hi = cd->nr, mid;
+	const struct sample *x = a, *y = b;
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (cd->c[mid].key <= ino)
-			lo = mid + 1;
-		else
-			hi = mid;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Every directory, each with its sample, the samples sorted. */
+static int collect_samples(struct fsx *x, struct cand_dirs *cd)
+{
+	struct cand_dirs all = { 0 };
+	uint64_t g, ng = x->ops->nr_groups(x->priv);
+	int r = 0;
+
+	for (g = 0; g < ng && !r; g++)
+		r = x->ops->dirs_in_group(x->priv, g, collect_dir, &all);
+	/* Collected again one at a time: add_sample() names the last one. */
+	for (size_t i = 0; !r && i < all.nr; i++) {
+		r = collect_dir(cd, &all.c[i].d);
+		if (!r)
+			r = x->ops->dir_sample(x->priv, all.c[i].d.ino, add_sample, cd);
 	}
-	return lo && cd->c[lo - 1].key ? &cd->c[lo - 1] : NULL;
+	free(all.c);
+	if (cd->ns)
+		qsort(cd->s, cd->ns, sizeof(*cd->s), cmp_sample);
+	return r;
 }
 
 static int list_cand(struct search *s, struct cand_dir *c)
@@ -297,44 +323,86 @@ static int list_cand(struct search *s, struct cand_dir *c)
 	return search_dir(s, &c->d);
 }
 
+static uint64_t distance(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : b - a;
+}
+
 /*
- * The directories of the wanted inodes' groups.  Where fsx gives each a key
- * (ext4: the lowest inode number its first entries name), each wanted
- * inode's directory is predicted first, the one whose key is the largest
- * not above it: files made in a directory after it have the next free
- * numbers of its flex group, so a directory's files follow its key.  Then
- * every other one of these directories.
+ * Lists directories in the order of their samples' distance to @w's inode
+ * number until it has all its names.  Files made in a directory take the
+ * next free numbers of its flex group (or of another one when that is
+ * full), so a file's directory is the one naming its nearest neighbours,
+ * wherever ext4 put the directory itself.
  */
-static int search_own_groups(struct search *s, const uint8_t *first, uint64_t ng)
+static int search_nearest(struct search *s, struct cand_dirs *cd, struct name_want *w)
+{
+	size_t lo = 0, hi = cd->ns, mid, pick;
+	int r = 0;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (cd->s[mid].ino < w->ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Below the inode: [0, lo); at or above it: [hi, ns). */
+	while (!r && w->nr < w->nlink && (lo || hi < cd->ns)) {
+		if (!lo || (hi < cd->ns && distance(cd->s[hi].ino, w->ino) <
+					   distance(cd->s[lo - 1].ino, w->ino)))
+			pick = hi++;
+		else
+			pick = --lo;
+		r = list_cand(s, &cd->c[cd->s[pick].dir]);
+	}
+	return r;
+}
+
+/*
+ * With samples (ext4): every wanted inode's directories in order of their
+ * samples' distance, then the directories no sample led to.
+ */
+static int search_by_samples(struct search *s)
+{
+	struct cand_dirs cd = { 0 };
+	size_t i;
+	int r;
+
+	r = collect_samples(s->x, &cd);
+	for (i = 0; !r && i < s->nr; i++)
+		r = search_nearest(s, &cd, &s->w[i]);
+	for (i = 0; !r && i < cd.nr && s->satisfied < s->nr; i++)
+		r = list_cand(s, &cd.c[i]);
+	free(cd.c);
+	free(cd.s);
+	return r;
+}
+
+/*
+ * Without samples (xfs): the directories of the wanted inodes' groups
+ * first (a file is mostly in its directory's AG), then the others.
+ */
+static int search_by_groups(struct search *s)
 {
 	struct fsx *x = s->x;
-	struct cand_dirs cd = { 0 };
-	struct cand_dir *c;
-	uint64_t g;
+	uint64_t g, ng = x->ops->nr_groups(x->priv);
+	uint8_t *first;
 	size_t i;
 	int r = 0;
 
-	/* No keys (xfs): listed as found, the scan ends with the last name. */
-	for (g = 0; !x->ops->dir_key && g < ng && !r; g++)
-		if (first[g])
-			r = x->ops->dirs_in_group(x->priv, g, search_dir, s);
-	if (!x->ops->dir_key)
-		return r;
+	first = calloc(ng ? ng : 1, 1);
+	if (!first)
+		return -ENOMEM;
+	for (i = 0; i < s->nr; i++)
+		first[x->ops->group_of(x->priv, s->w[i].ino)] = 1;
 	for (g = 0; g < ng && !r; g++)
 		if (first[g])
-			r = x->ops->dirs_in_group(x->priv, g, collect_dir, &cd);
-	for (i = 0; !r && i < cd.nr; i++)
-		r = x->ops->dir_key(x->priv, cd.c[i].d.ino, &cd.c[i].key);
-	if (cd.nr)
-		qsort(cd.c, cd.nr, sizeof(*cd.c), cmp_cand_key);
-	for (i = 0; !r && i < s->nr; i++) {
-		c = s->w[i].nr < s->w[i].nlink ? predicted_dir(&cd, s->w[i].ino) : NULL;
-		if (c)
-			r = list_cand(s, c);
-	}
-	for (i = 0; !r && i < cd.nr; i++)
-		r = list_cand(s, &cd.c[i]);
-	free(cd.c);
+			r = x->ops->dirs_in_group(x->priv, g, search_dir, s);
+	for (g = 0; g < ng && !r; g++)
+		if (!first[g])
+			r = x->ops->dirs_in_group(x->priv, g, search_dir, s);
+	free(first);
 	return r;
 }
 
@@ -342,8 +410,6 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	       size_t nr, uint64_t *listed)
 {
 	struct search s = { .v = v, .x = x, .w = w, .nr = nr };
-	uint64_t g, ng = x->ops->nr_groups(x->priv);
-	uint8_t *first;
 	size_t i;
 	int r;
 
@@ -353,17 +419,7 @@ int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
 	for (i = 0; i < nr; i++)
 		if (!w[i].nlink)
 			w[i].nlink = 1;
-	first = calloc(ng ? ng : 1, 1);
-	if (!first)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++)
-		first[x->ops->group_of(x->priv, w[i].ino)] = 1;
-	/* The wanted inodes' own groups, then every other one. */
-	r = search_own_groups(&s, first, ng);
-	for (g = 0; g < ng && !r && s.satisfied < nr; g++)
-		if (!first[g])
-			r = x->ops->dirs_in_group(x->priv, g, search_dir, &s);
-	free(first);
+	r = x->ops->dir_sample ? search_by_samples(&s) : search_by_groups(&s);
 	*listed += s.listed;
 	return r < 0 ? r : 0;
 }

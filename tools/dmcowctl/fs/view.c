@@ -416,8 +416,10 @@ static int drop_throwaway(struct cow_pool *p, uint64_t id)
 	}
 	if (tv->nr_devs)
 		r = volume_deactivate(p, tv);
+	dmc_debug_step("view device removed");
 	if (!r)
 		r = pool_message(p, "deleting the view's snapshot", "delete %" PRIu64, id);
+	dmc_debug_step("view deleted");
 	return r;
 }
 
@@ -547,6 +549,7 @@ static int view_teardown(struct fs_view *v)
 			return DMCOWCTL_EXIT_ERR;
 		}
 		v->mounted_here = false;
+		dmc_debug_step("view unmounted");
 	}
 	if (v->throwaway) {
 		r = pool_open(v->pool, &p);
