@@ -171,13 +171,16 @@ static int find_candidates(struct diff *d)
 	r = pmap_open(d->v[0]->pool, &pm);
 	if (r)
 		return r;
+	dmc_debug_step("held root opened");
 	c.chunk_bytes = (uint64_t)pmap_chunk_sectors(pm) << 9;
 	d->maps.chunk_bytes = c.chunk_bytes;
 	r = pmap_map_volume(pm, d->v[0]->view_id, &d->map[0]);
 	if (!r)
 		r = pmap_map_volume(pm, d->v[1]->view_id, &d->map[1]);
+	dmc_debug_step("volumes mapped");
 	if (!r)
 		r = pmap_delta(pm, d->v[0]->view_id, d->v[1]->view_id, range_fn, &c);
+	dmc_debug_step("delta and its inodes read");
 	pmap_close(pm);
 	d->maps.a = &d->map[0];
 	d->maps.b = &d->map[1];
@@ -753,7 +756,7 @@ static int diff_compute(struct diff *d)
 	int r;
 
 	r = find_candidates(d);
-	dmc_debug_step("changed chunks and their inodes");
+	dmc_debug_step("held root closed, candidates merged");
 	/* Directory events of the changed directories (d->nr may grow later). */
 	for (i = 0, nr = d->nr; !r && i < nr; i++)
 		if (is_dir(&d->c[i], 0) || is_dir(&d->c[i], 1))
