@@ -990,10 +990,10 @@ files_bench() {
 	files_pool fp $((FILES_BIG_VOL_MIB + FILES_SMALL_VOL_MIB + 128))
 	files_tree $FILES_BIG $FILES_BIG_VOL_MIB
 	files_tree $FILES_SMALL $FILES_SMALL_VOL_MIB
-	# The first diff of a boot pays 10-16 ms more in removing its views
-	# (the kernel's first device removals: measured, whichever size ran
-	# first paid it), which would tilt the flatness: it is timed and
-	# reported on its own, then both sizes are measured after it.
+	# A boot's first diff can pay 10-16 ms more in removing its views
+	# (scratch VM with no device removed before it in the boot: whichever
+	# size ran first paid it), which would tilt the flatness: a first diff
+	# is timed and reported on its own, then both sizes after it.
 	cold_cache
 	us=$(timed diff-first "dmcowctl diff fp/t$FILES_SMALL-a fp/t$FILES_SMALL-b > /dev/null 2>&1") ||
 		die "files: first diff of the boot failed"
