@@ -16,7 +16,11 @@
  *  - dir_entries: the entries but . and .., as libext2fs and the tree say;
  *  - dir_sample: the inodes of a one-block directory, of an htree
  *    directory's first leaf, some of a larger one's;
- *  - get of inode 0 or past s_inodes_count: -ENOENT.
+ *  - get of inode 0 or past s_inodes_count: -ENOENT;
+ *  - changed_inodes_in of an image and a copy changed by debugfs (mtime,
+ *    atime only, a file removed, one made): exactly the inodes whose
+ *    stored bytes differ, each side as allocated; and -EXDEV, with no
+ *    inode reported, for two images whose inode tables lie elsewhere.
  * No kernel: mkfs.ext4 (e2fsprogs) and libext2fs only.
  *
  * Output: one PASS/FAIL line per check, last line "fsx-ext4: N passed, N failed".
@@ -638,6 +642,121 @@ out:
 	ext2fs_close_free(&r.fs);
 }
 
+/*----------------------------------------------------------------
+ * Two images side by side
+ *--------------------------------------------------------------*/
+
+struct pairs {
+	struct ref *a, *b;
+	uint8_t *count;		/* [nr + 1] */
+	unsigned int bad;	/* a side reported unlike its allocation */
+	uint64_t first_bad;
+};
+
+static int pair_cb(void *ctx, const struct fsx_inode *a, const struct fsx_inode *b)
+{
+	struct pairs *p = ctx;
+	uint64_t ino = a ? a->ino : b ? b->ino : 0;
+	bool ok = ino && ino <= p->a->nr && (!a || !b || a->ino == b->ino) &&
+		  !a == !p->a->in[ino].alloc && !b == !p->b->in[ino].alloc &&
+		  (!a || a->gen == p->a->in[ino].gen) && (!b || b->gen == p->b->in[ino].gen);
+
+	if (!ok && !p->bad++)
+		p->first_bad = ino;
+	if (ok && p->count[ino] < 255)
+		p->count[ino]++;
+	return 0;
+}
+
+/* Inode @ino as stored in @r's image (libext2fs). */
+static bool stored_equal(struct ref *a, struct ref *b, uint64_t ino, char *ba, char *bb)
+{
+	return !ext2fs_read_inode_full(a->fs, (ext2_ino_t)ino, (void *)ba, a->isz) &&
+	       !ext2fs_read_inode_full(b->fs, (ext2_ino_t)ino, (void *)bb, b->isz) &&
+	       !memcmp(ba, bb, a->isz);
+}
+
+static void test_pair(void)
+{
+	static const char *const change[] = {
+		/* Made before the removal, which would free the inode it takes. */
+		"write /dev/null new", "sif d1/f0003 mtime 20200101",
+		"sif d3/f0001 atime 20200101", "rm d2/f0010", NULL
+	};
+	struct fs_view va, vb, vc;
+	char a[sizeof(va.dev)], b[sizeof(va.dev)], c[sizeof(va.dev)], cmd[1536];
+	uint64_t ino, want = 0, missing = 0, extra = 0, examined = 0, alloc = 0;
+	struct ref ra, rb, rc;
+	struct pairs p = { .a = &ra, .b = &rb };
+	void *xa, *xb, *xc;
+	char *ba, *bb;
+	int err;
+
+	snprintf(a, sizeof(a), "%s/pair-a.img", tmp);
+	snprintf(b, sizeof(b), "%s/pair-b.img", tmp);
+	snprintf(c, sizeof(c), "%s/pair-c.img", tmp);
+	snprintf(cmd, sizeof(cmd), "mkfs.ext4 -q -F -b 1024 -N 1024 -d %s/src %s 32M >/dev/null"
+		 " && cp %s %s && mkfs.ext4 -q -F -b 1024 -N 2048 -d %s/src %s 32M >/dev/null",
+		 tmp, a, a, b, tmp, c);
+	xsystem(cmd);
+	for (const char *const *d = change; *d; d++) {
+		snprintf(cmd, sizeof(cmd), "debugfs -w -R '%s' %s >/dev/null 2>&1", *d, b);
+		xsystem(cmd);
+	}
+	memset(&va, 0, sizeof(va));
+	memset(&vb, 0, sizeof(vb));
+	memset(&vc, 0, sizeof(vc));
+	snprintf(va.dev, sizeof(va.dev), "%s", a);
+	snprintf(vb.dev, sizeof(vb.dev), "%s", b);
+	snprintf(vc.dev, sizeof(vc.dev), "%s", c);
+	if (ref_open(&ra, a) || ref_open(&rb, b) || ref_open(&rc, c) ||
+	    ext4_fsx_ops.open(&va, &xa) || ext4_fsx_ops.open(&vb, &xb) ||
+	    ext4_fsx_ops.open(&vc, &xc)) {
+		check(false, "pair: open");
+		return;
+	}
+	p.count = calloc(ra.nr + 1, 1);
+	ba = malloc(ra.isz);
+	bb = malloc(ra.isz);
+	err = ext4_fsx_ops.changed_inodes_in(xa, xb, 0, 32ull << 20, pair_cb, &p, &examined);
+	for (ino = 1; ino <= ra.nr; ino++) {
+		bool differ = (ra.in[ino].alloc || rb.in[ino].alloc) &&
+			      !(ra.in[ino].alloc && rb.in[ino].alloc &&
+				stored_equal(&ra, &rb, ino, ba, bb));
+
+		alloc += ra.in[ino].alloc + rb.in[ino].alloc;
+		want += differ;
+		missing += differ && !p.count[ino];
+		extra += !differ && p.count[ino];
+		extra += p.count[ino] > 1;
+	}
+	check(!err && !p.bad && !missing && !extra && want >= 4 && examined == alloc,
+	      "pair: changed_inodes_in reports the %" PRIu64 " inodes stored differently "
+	      "(err %d, %" PRIu64 " missing, %" PRIu64 " extra, %u wrong: first %" PRIu64
+	      "; %" PRIu64 " of %" PRIu64 " allocated examined)", want, err, missing, extra,
+	      p.bad, p.first_bad, examined, alloc);
+	memset(p.count, 0, ra.nr + 1);
+	p.bad = 0;
+	err = ext4_fsx_ops.changed_inodes_in(xa, xc, 0, 32ull << 20, pair_cb, &p, &examined);
+	for (ino = 1, extra = 0; ino <= ra.nr; ino++)
+		extra += p.count[ino];
+	check(err == -EXDEV && !extra && !p.bad,
+	      "pair: inode tables elsewhere: -EXDEV (%d), nothing reported (%" PRIu64 ")",
+	      err, extra + p.bad);
+	free(ba);
+	free(bb);
+	free(p.count);
+	ext4_fsx_ops.close(xa);
+	ext4_fsx_ops.close(xb);
+	ext4_fsx_ops.close(xc);
+	free(ra.in);
+	free(rb.in);
+	free(rc.in);
+	ext2fs_close_free(&ra.fs);
+	ext2fs_close_free(&rb.fs);
+	ext2fs_close_free(&rc.fs);
+}
+
 int main(void)
 {
 	/* Group 0 holds the root: its count made wrong, the walk is not trusted there. */
@@ -662,6 +781,7 @@ int main(void)
 	test_image("ext4-wrong-count", "-N 1024", false, wrong_count, 1);
 	/* Entries without file types: no walk, every group scanned. */
 	test_image("ext4-nofiletype", "-N 1024 -O ^filetype", false, NULL, -1);
+	test_pair();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	xsystem(cmd);
 	printf("fsx-ext4: %d passed, %d failed\n", passed, failed);

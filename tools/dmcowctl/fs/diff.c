@@ -108,18 +108,41 @@ static int seen_fn(void *ctx, const struct fsx_inode *in)
 	return 0;
 }
 
+static int pair_fn(void *ctx, const struct fsx_inode *a, const struct fsx_inode *b)
+{
+	struct collect *c = ctx;
+	int r = 0;
+
+	for (c->side = 0; !r && c->side < 2; c->side++)
+		if (c->side ? b : a)
+			r = seen_fn(c, c->side ? b : a);
+	return r;
+}
+
 static int range_fn(void *ctx, uint64_t vbegin, uint64_t vend)
 {
 	struct collect *c = ctx;
+	struct fsx *x0 = c->d->x[0], *x1 = c->d->x[1];
 	int r;
 
 	c->d->changed_chunks += vend - vbegin;
+	/* Both views side by side: only the inodes stored differently. */
+	if (x0->ops == x1->ops && x0->ops->changed_inodes_in) {
+		r = x0->ops->changed_inodes_in(x0->priv, x1->priv, vbegin * c->chunk_bytes,
+					       vend * c->chunk_bytes, pair_fn, c,
+					       &c->d->inodes_seen);
+		if (r != -EXDEV)
+			return r;
+	}
 	for (c->side = 0; c->side < 2; c->side++) {
+		size_t before = c->nr;
+
 		r = c->d->x[c->side]->ops->inodes_in(c->d->x[c->side]->priv,
 						      vbegin * c->chunk_bytes,
 						      vend * c->chunk_bytes, seen_fn, c);
 		if (r)
 			return r;
+		c->d->inodes_seen += c->nr - before;
 	}
 	return 0;
 }
@@ -140,7 +163,6 @@ static int merge_candidates(struct diff *d, struct collect *c)
 	size_t i;
 
 	qsort(c->s, c->nr, sizeof(*c->s), cmp_seen);
-	d->inodes_seen = c->nr;
 	for (i = 0; i < c->nr; i++) {
 		if (d->nr && d->c[d->nr - 1].ino == c->s[i].fi.ino) {
 			k = &d->c[d->nr - 1];

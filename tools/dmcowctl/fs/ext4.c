@@ -44,6 +44,9 @@ struct ext4x {
 	void *itable;		/* ITABLE_READ blocks of an inode table */
 	void *dirblock;		/* one directory block, for dir_sample */
 	struct dir_index dirs;
+	/* changed_inodes_in: the last other side compared, and whether alike. */
+	const struct ext4x *twin;
+	bool twin_alike;
 };
 
 /* Inode-table blocks read at once by inodes_in. */
@@ -260,6 +263,121 @@ static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 		if (lo < hi)
 			r = itable_range(e, g, lo, hi, &w);
 	}
+	return r;
+}
+
+/*----------------------------------------------------------------*/
+/* Two views' inode tables side by side */
+
+/* The same inode tables: geometry and the locations of groups [g0, g1]. */
+static bool same_itables(struct ext4x *a, struct ext4x *b, dgrp_t g0, dgrp_t g1)
+{
+	dgrp_t g;
+
+	if (a->inode_size != b->inode_size || a->fs->blocksize != b->fs->blocksize ||
+	    a->fs->group_desc_count != b->fs->group_desc_count ||
+	    a->fs->inode_blocks_per_group != b->fs->inode_blocks_per_group ||
+	    EXT2_INODES_PER_GROUP(a->fs->super) != EXT2_INODES_PER_GROUP(b->fs->super))
+		return false;
+	for (g = g0; g <= g1 && g < a->fs->group_desc_count; g++)
+		if (ext2fs_inode_table_loc(a->fs, g) != ext2fs_inode_table_loc(b->fs, g))
+			return false;
+	return true;
+}
+
+struct pair_walk {
+	fsx_pair_fn fn;
+	void *ctx;
+	uint64_t examined;
+};
+
+/* Slot @i of both buffers, inode @ino; @used_*: the sides' last used inode. */
+static int compare_slot(struct ext4x *a, struct ext4x *b, size_t i, uint64_t ino,
+			uint64_t used_a, uint64_t used_b, struct pair_walk *w)
+{
+	struct ext2_inode_large *ia, *ib;
+	struct fsx_inode fa, fb;
+	bool in_a, in_b;
+
+	ia = (struct ext2_inode_large *)((char *)a->itable + i * a->inode_size);
+	ib = (struct ext2_inode_large *)((char *)b->itable + i * b->inode_size);
+	in_a = ino <= used_a && allocated(a, (ext2_ino_t)ino, (struct ext2_inode *)ia);
+	in_b = ino <= used_b && allocated(b, (ext2_ino_t)ino, (struct ext2_inode *)ib);
+	w->examined += in_a + in_b;
+	if ((!in_a && !in_b) || (in_a && in_b && !memcmp(ia, ib, a->inode_size)))
+		return 0;
+	if (in_a)
+		to_fsx(a, (ext2_ino_t)ino, ia, &fa);
+	if (in_b)
+		to_fsx(b, (ext2_ino_t)ino, ib, &fb);
+	return w->fn(w->ctx, in_a ? &fa : NULL, in_b ? &fb : NULL);
+}
+
+/* Blocks [@lo, @hi) of group @g's table on both sides, in runs. */
+static int compare_itable_range(struct ext4x *a, struct ext4x *b, dgrp_t g, uint64_t lo,
+				uint64_t hi, struct pair_walk *w)
+{
+	uint64_t ipg = EXT2_INODES_PER_GROUP(a->fs->super), it = ext2fs_inode_table_loc(a->fs, g);
+	uint64_t used_a = g * ipg + used_in_group(a, g), used_b = g * ipg + used_in_group(b, g);
+	uint64_t used = used_a > used_b ? used_a : used_b, b0, ino;
+	errcode_t err = 0;
+	unsigned int n;
+	size_t i;
+	int r = 0;
+
+	if (hi > it + (used - g * ipg + a->per_block - 1) / a->per_block)
+		hi = it + (used - g * ipg + a->per_block - 1) / a->per_block;
+	for (b0 = lo; !r && b0 < hi; b0 += n) {
+		n = hi - b0 < ITABLE_READ ? (unsigned int)(hi - b0) : ITABLE_READ;
+		err = io_channel_read_blk64(a->fs->io, b0, (int)n, a->itable);
+		if (!err)
+			err = io_channel_read_blk64(b->fs->io, b0, (int)n, b->itable);
+		if (err)
+			break;
+		ino = g * ipg + (b0 - it) * a->per_block + 1;
+		for (i = 0; !r && i < (size_t)n * a->per_block && ino + i <= used; i++) {
+#ifdef WORDS_BIGENDIAN
+			ext2fs_swap_inode_full(a->fs, a->itable + i * a->inode_size,
+					       a->itable + i * a->inode_size, 0, a->inode_size);
+			ext2fs_swap_inode_full(b->fs, b->itable + i * b->inode_size,
+					       b->itable + i * b->inode_size, 0, b->inode_size);
+#endif
+			r = compare_slot(a, b, i, ino + i, used_a, used_b, w);
+		}
+	}
+	if (err) {
+		dmcowctl_err("libext2fs cannot read inode table block %llu: %s",
+			     (unsigned long long)b0, error_message(err));
+		return -EIO;
+	}
+	return r;
+}
+
+static int ext4x_changed_inodes_in(void *pa, void *pb, uint64_t begin, uint64_t end,
+				   fsx_pair_fn fn, void *ctx, uint64_t *examined)
+{
+	struct ext4x *a = pa, *b = pb;
+	struct pair_walk w = { .fn = fn, .ctx = ctx };
+	uint64_t bs = a->fs->blocksize, b0 = begin / bs, b1 = (end + bs - 1) / bs;
+	uint64_t it, lo, hi;
+	dgrp_t g;
+	int r = 0;
+
+	if (a->twin != b) {
+		a->twin = b;
+		a->twin_alike = same_itables(a, b, 0, a->fs->group_desc_count - 1);
+	}
+	if (!a->twin_alike)
+		return -EXDEV;
+	for (g = 0; !r && g < a->fs->group_desc_count; g++) {
+		it = ext2fs_inode_table_loc(a->fs, g);
+		lo = b0 > it ? b0 : it;
+		hi = b1 < it + a->fs->inode_blocks_per_group ? b1 :
+			it + a->fs->inode_blocks_per_group;
+		if (lo < hi)
+			r = compare_itable_range(a, b, g, lo, hi, &w);
+	}
+	*examined += w.examined;
 	return r;
 }
 
@@ -561,6 +679,7 @@ const struct fsx_ops ext4_fsx_ops = {
 	.nr_groups = ext4x_nr_groups,
 	.group_of = ext4x_group_of,
 	.inodes_in = ext4x_inodes_in,
+	.changed_inodes_in = ext4x_changed_inodes_in,
 	.get = ext4x_get,
 	.dirs_in_group = ext4x_dirs_in_group,
 	.dir_entries = ext4x_dir_entries,

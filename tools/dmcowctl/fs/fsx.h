@@ -38,6 +38,8 @@ static inline bool fsx_inode_equal(const struct fsx_inode *a,
 }
 
 typedef int (*fsx_inode_fn)(void *ctx, const struct fsx_inode *in);
+/* An inode stored differently in two views: NULL where it is not allocated. */
+typedef int (*fsx_pair_fn)(void *ctx, const struct fsx_inode *a, const struct fsx_inode *b);
 /* A directory entry: @name is @len bytes, not NUL-terminated. */
 typedef int (*fsx_dirent_fn)(void *ctx, const char *name, size_t len, uint64_t ino);
 
@@ -51,6 +53,16 @@ struct fsx_ops {
 	/* Allocated inodes stored in bytes [begin, end) of the volume. */
 	int (*inodes_in)(void *priv, uint64_t begin, uint64_t end,
 			 fsx_inode_fn fn, void *ctx);
+	/*
+	 * Optional, for two views @a and @b of one filesystem: the inodes
+	 * stored in bytes [begin, end) whose stored bytes differ between
+	 * them (allocated on at least one side); only those are decoded.
+	 * Adds the allocated inodes compared, both sides counted, to
+	 * *@examined.  -EXDEV if the two do not keep their inodes at the same
+	 * places there (then inodes_in() of each side does).
+	 */
+	int (*changed_inodes_in)(void *a, void *b, uint64_t begin, uint64_t end,
+				 fsx_pair_fn fn, void *ctx, uint64_t *examined);
 	/* One inode: -ENOENT if it is not allocated. */
 	int (*get)(void *priv, uint64_t ino, struct fsx_inode *out);
 	/* Allocated directories whose inodes are in @group. */
