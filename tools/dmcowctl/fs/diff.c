@@ -6,16 +6,16 @@
  * Both volumes are seen through throwaway views (recovered, read-only);
  * the delta is taken between the views, so what recovery replayed counts.
  *   1. Changed chunks (metadata only: the two mapping trees are diffed).
- *   2. Inodes stored in them (fsx: ext4 inode-table arithmetic, xfs inode
- *      number arithmetic + bulkstat), kept if they differ in anything but
- *      the access time.  Journal, bitmap and lazy-init writes change
+ *   2. Inodes stored in them (fsx: ext4 inode-table arithmetic, both
+ *      views' tables compared side by side; xfs inode number arithmetic +
+ *      bulkstat), kept if they differ in anything but the access time.  Journal, bitmap and lazy-init writes change
  *      chunks but no inode, so they produce nothing.
  *   3. Changed directories: their entries on both sides give the names
  *      added and removed, hence new, removed and renamed objects and hard
  *      links; an inode number with another generation is another object.
  *   4. Every other changed object is compared (objcmp.c) and reported at
- *      its names: directories by file handle, files by a search of their
- *      group's directories (names.c).
+ *      its names: directories by file handle, files by a search of the
+ *      directories predicted to hold them (names.c).
  */
 #define _GNU_SOURCE
 #include "fs.h"

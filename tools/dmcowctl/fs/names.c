@@ -4,10 +4,11 @@
  *
  * Directories opened by file handle are reconnected to their path by the
  * kernel (through ".."), so a directory's path costs its depth.  Other
- * inodes have no parent pointer: their names are searched in the
- * directories of their own group first (an ext4 flex group, an xfs AG:
- * both put a file in its directory's), then in the other groups until
- * every wanted inode has as many names as links.  Entries give inode
+ * inodes have no parent pointer: their names are searched in directories
+ * until every wanted inode has as many names as links.  ext4 first lists
+ * the directory naming the inode numbers nearest to the file's (fsx
+ * dir_sample: a directory's files take consecutive free numbers); xfs the
+ * directories of the file's AG, then the others.  Entries give inode
  * numbers, so no file is stat'ed or read, and a directory's path is only
  * looked up when it holds a wanted name.
  */
@@ -264,6 +265,7 @@ struct cand_dirs {
 	size_t nr, cap;
 	struct sample *s;
 	size_t ns, cap_s;
+	size_t sampled;		/* the directory dir_sample() is called for */
 };
 
 static int collect_dir(void *ctx, const struct fsx_inode *d)
@@ -276,14 +278,13 @@ static int collect_dir(void *ctx, const struct fsx_inode *d)
 	return 0;
 }
 
-/* A sample of the last directory collected. */
 static int add_sample(void *ctx, uint64_t ino)
 {
 	struct cand_dirs *cd = ctx;
 
 	if (FS_GROW(cd->s, cd->ns, cd->cap_s))
 		return -ENOMEM;
-	cd->s[cd->ns++] = (struct sample){ .ino = ino, .dir = cd->nr - 1 };
+	cd->s[cd->ns++] = (struct sample){ .ino = ino, .dir = cd->sampled };
 	return 0;
 }
 
@@ -297,19 +298,13 @@ static int cmp_sample(const void *a, const void *b)
 /* Every directory, each with its sample, the samples sorted. */
 static int collect_samples(struct fsx *x, struct cand_dirs *cd)
 {
-	struct cand_dirs all = { 0 };
 	uint64_t g, ng = x->ops->nr_groups(x->priv);
 	int r = 0;
 
 	for (g = 0; g < ng && !r; g++)
-		r = x->ops->dirs_in_group(x->priv, g, collect_dir, &all);
-	/* Collected again one at a time: add_sample() names the last one. */
-	for (size_t i = 0; !r && i < all.nr; i++) {
-		r = collect_dir(cd, &all.c[i].d);
-		if (!r)
-			r = x->ops->dir_sample(x->priv, all.c[i].d.ino, add_sample, cd);
-	}
-	free(all.c);
+		r = x->ops->dirs_in_group(x->priv, g, collect_dir, cd);
+	for (cd->sampled = 0; !r && cd->sampled < cd->nr; cd->sampled++)
+		r = x->ops->dir_sample(x->priv, cd->c[cd->sampled].d.ino, add_sample, cd);
 	if (cd->ns)
 		qsort(cd->s, cd->ns, sizeof(*cd->s), cmp_sample);
 	return r;

@@ -40,8 +40,8 @@ struct name_want {
 
 /*
  * Finds the names of non-directory inodes @w (sorted here by inode): the
- * directories of their groups first, then the others, until each has
- * nlink names.  Names not found (links outside the view's reach) stay
+ * directories predicted first (see names.c), then the others, until each
+ * has nlink names.  Names not found (links outside the view's reach) stay
  * missing.  Adds the number of directories listed to *@listed.
  */
 int find_names(const struct fs_view *v, struct fsx *x, struct name_want *w,
