@@ -98,7 +98,8 @@ count build/check-fuzz.log fuzz
 # console flooded with kernel messages across a power cut; a boot that
 # reports a power cut and then goes on to fail, or hangs, must fail; a
 # boot that does not reach the test (no COWTEST-INIT) is booted again,
-# twice at most.
+# twice at most, and is killed by the init watchdog, not left to the
+# scenario's timeout.
 selftest() { # selftest NAME PATTERN [CMD...]: run.sh's line for NAME must match, CMD succeed
 	local out name=$1 re=$2
 	shift 2
@@ -120,6 +121,9 @@ selftest power-cut-hang '^FAIL power-cut-hang: no result in boot 1: killed by th
 selftest init-hang-once '^PASS init-hang-once ' \
 	grep -q '^=== boot 1 did not reach the test' tests/vm/build/logs/init-hang-once.log
 selftest init-hang-always '^FAIL init-hang-always: boot 1 did not reach the test in 3 tries '
+selftest init-hang-watchdog '^PASS init-hang-watchdog ' \
+	grep -q '^=== boot 1: no COWTEST-INIT after 20s: killed by the init watchdog' \
+	tests/vm/build/logs/init-hang-watchdog.log
 
 tests/vm/run.sh ${VM_TESTS:-} 2>&1 | tee build/check-vm.log
 count build/check-vm.log vm

@@ -13,6 +13,9 @@
 #   # disks: SIZE...       virtio disks /dev/vda.. on sparse files, e.g. 256M 1G
 #   # init-hang: N         (harness self-tests) /init hangs before it
 #                          starts in the first N boots
+#   # init-timeout: SECONDS  a boot without COWTEST-INIT by then is killed
+#                          and booted again (default 300, VM_INIT_TIMEOUT;
+#                          never beyond the timeout)
 #   # boots: N             boot N times on the same disks; $COW_BOOT = 1..N,
 #                          $COW_BOOTS = N; VM_BOOTS_<name> (dashes as _, e.g.
 #                          VM_BOOTS_power_cuts=51) overrides N
@@ -181,8 +184,33 @@ boot_vm() {
 	else
 		# The console stays in $log.boot for run_scenario.
 		timeout -s KILL "$tmo" qemu-system-x86_64 "${args[@]}" -display none \
-			-serial "file:$log.boot" -monitor none < /dev/null
+			-serial "file:$log.boot" -monitor none < /dev/null &
+		init_watchdog $! "$boot"
 	fi
+}
+
+# init_watchdog PID BOOT: wait for the guest (timeout's PID) and return its
+# status; if /init has not written COWTEST-INIT after init_tmo seconds, the
+# boot hung in the kernel's own start (a TCG guest stuck early on a loaded
+# host; it would sit there until the scenario's timeout, up to 40 minutes):
+# kill it and return 137, as the timeout would have.
+init_watchdog() {
+	local pid=$1 boot=$2 waited=0
+	while kill -0 "$pid" 2>/dev/null; do
+		if grep -qx COWTEST-INIT "$log.channel" 2>/dev/null; then
+			wait "$pid"
+			return
+		fi
+		if ((waited >= init_tmo)); then
+			echo "=== boot $boot: no COWTEST-INIT after ${init_tmo}s: killed by the init watchdog" >> "$log"
+			pkill -KILL -P "$pid"
+			wait "$pid"
+			return 137
+		fi
+		sleep 1
+		waited=$((waited + 1))
+	done
+	wait "$pid"
 }
 
 # boot_verdict CHANNEL BOOT BOOTS TIMEOUT QEMU_STATUS: read one boot's
@@ -226,6 +254,8 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 	local script=$1 name tmo mem boots disks initrd start b d verdict problem qemu
 	name=$(basename "$script" .sh)
 	tmo=$(header "$script" timeout 300)
+	init_tmo=$(($(header "$script" init-timeout "${VM_INIT_TIMEOUT:-300}") * scale))
+	((init_tmo <= tmo * scale)) || init_tmo=$((tmo * scale))
 	mem=$(header "$script" mem 1024)
 	boots=$(header "$script" boots 1)
 	local boots_var=VM_BOOTS_${name//-/_}
@@ -270,7 +300,7 @@ run_scenario() { # run_scenario SCRIPT -> 0 pass, 1 fail
 			# kernel report scan.
 			hung=$((hung + 1))
 			mv "$log.boot" "$log.hung-$hung"
-			echo "=== boot $b did not reach the test (no COWTEST-INIT before the timeout; console: ${log#"$top"/}.hung-$hung): booting again" >> "$log"
+			echo "=== boot $b did not reach the test (no COWTEST-INIT before the init watchdog or the timeout; console: ${log#"$top"/}.hung-$hung): booting again" >> "$log"
 			rm -f "$log.channel"
 			b=$((b - 1))
 			continue
