@@ -244,6 +244,17 @@ static int itable_range(struct ext4x *e, dgrp_t g, uint64_t lo, uint64_t hi,
 	return r;
 }
 
+/* Blocks [@lo, @hi) of group @g's inode table within blocks [@b0, @b1). */
+static bool itable_overlap(ext2_filsys fs, dgrp_t g, uint64_t b0, uint64_t b1,
+			   uint64_t *lo, uint64_t *hi)
+{
+	uint64_t it = ext2fs_inode_table_loc(fs, g);
+
+	*lo = b0 > it ? b0 : it;
+	*hi = b1 < it + fs->inode_blocks_per_group ? b1 : it + fs->inode_blocks_per_group;
+	return *lo < *hi;
+}
+
 /* diff reads every inode of every changed inode-table chunk. */
 static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 			   fsx_inode_fn fn, void *ctx)
@@ -251,26 +262,21 @@ static int ext4x_inodes_in(void *priv, uint64_t begin, uint64_t end,
 	struct ext4x *e = priv;
 	struct itable_walk w = { .fn = fn, .ctx = ctx };
 	uint64_t bs = e->fs->blocksize, b0 = begin / bs, b1 = (end + bs - 1) / bs;
-	uint64_t it, lo, hi;
+	uint64_t lo, hi;
 	dgrp_t g;
 	int r = 0;
 
-	for (g = 0; !r && g < e->fs->group_desc_count; g++) {
-		it = ext2fs_inode_table_loc(e->fs, g);
-		lo = b0 > it ? b0 : it;
-		hi = b1 < it + e->fs->inode_blocks_per_group ? b1 :
-			it + e->fs->inode_blocks_per_group;
-		if (lo < hi)
+	for (g = 0; !r && g < e->fs->group_desc_count; g++)
+		if (itable_overlap(e->fs, g, b0, b1, &lo, &hi))
 			r = itable_range(e, g, lo, hi, &w);
-	}
 	return r;
 }
 
 /*----------------------------------------------------------------*/
 /* Two views' inode tables side by side */
 
-/* The same inode tables: geometry and the locations of groups [g0, g1]. */
-static bool same_itables(struct ext4x *a, struct ext4x *b, dgrp_t g0, dgrp_t g1)
+/* The same inode tables: geometry and every group's table location. */
+static bool same_itables(struct ext4x *a, struct ext4x *b)
 {
 	dgrp_t g;
 
@@ -279,7 +285,7 @@ static bool same_itables(struct ext4x *a, struct ext4x *b, dgrp_t g0, dgrp_t g1)
 	    a->fs->inode_blocks_per_group != b->fs->inode_blocks_per_group ||
 	    EXT2_INODES_PER_GROUP(a->fs->super) != EXT2_INODES_PER_GROUP(b->fs->super))
 		return false;
-	for (g = g0; g <= g1 && g < a->fs->group_desc_count; g++)
+	for (g = 0; g < a->fs->group_desc_count; g++)
 		if (ext2fs_inode_table_loc(a->fs, g) != ext2fs_inode_table_loc(b->fs, g))
 			return false;
 	return true;
@@ -359,24 +365,19 @@ static int ext4x_changed_inodes_in(void *pa, void *pb, uint64_t begin, uint64_t 
 	struct ext4x *a = pa, *b = pb;
 	struct pair_walk w = { .fn = fn, .ctx = ctx };
 	uint64_t bs = a->fs->blocksize, b0 = begin / bs, b1 = (end + bs - 1) / bs;
-	uint64_t it, lo, hi;
+	uint64_t lo, hi;
 	dgrp_t g;
 	int r = 0;
 
 	if (a->twin != b) {
 		a->twin = b;
-		a->twin_alike = same_itables(a, b, 0, a->fs->group_desc_count - 1);
+		a->twin_alike = same_itables(a, b);
 	}
 	if (!a->twin_alike)
 		return -EXDEV;
-	for (g = 0; !r && g < a->fs->group_desc_count; g++) {
-		it = ext2fs_inode_table_loc(a->fs, g);
-		lo = b0 > it ? b0 : it;
-		hi = b1 < it + a->fs->inode_blocks_per_group ? b1 :
-			it + a->fs->inode_blocks_per_group;
-		if (lo < hi)
+	for (g = 0; !r && g < a->fs->group_desc_count; g++)
+		if (itable_overlap(a->fs, g, b0, b1, &lo, &hi))
 			r = compare_itable_range(a, b, g, lo, hi, &w);
-	}
 	*examined += w.examined;
 	return r;
 }
